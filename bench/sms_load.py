@@ -1,0 +1,196 @@
+"""Load generator: many citizens completing whole SMS complaint dialogues against `hotline serve`.
+
+Every request is signed as Twilio signs it and shaped like Twilio's inbound SMS. The gateway runs as
+its own process on real Redis and SQLite (or HOTLINE_DATABASE_URL); the same number of requests then
+goes to a bare aiohttp handler in the same run, for the ratio. At the end each citizen must have
+exactly one case.
+
+    .venv/bin/python bench/sms_load.py --citizens 400 --concurrency 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import create_engine, text
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.redis_server import redis_answers, start_redis  # noqa: E402
+
+TOKEN = "bench-auth-token"
+HOTLINE = "+212522000111"
+DIALOGUE = [
+    "Bonjour, j'ai une plainte",
+    "1",
+    "1",
+    "Les ordures ne sont pas ramassées depuis une semaine devant l'école",
+    "Rue 12, quartier Al Wifaq",
+    "Karim",
+    "1",
+]
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    """Block until `url` answers over HTTP."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def citizen_numbers(count: int) -> list[str]:
+    """Distinct valid Moroccan mobile numbers."""
+    import phonenumbers
+
+    numbers: list[str] = []
+    serial = 0
+    while len(numbers) < count:
+        candidate = f"+2126{61000000 + serial:08d}"
+        serial += 1
+        if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
+            numbers.append(candidate)
+    return numbers
+
+
+async def play(base_url: str, numbers: list[str], concurrency: int, dialogue: list[str]) -> tuple[list[float], float]:
+    """Every citizen sends the dialogue in order (one message after the answer to the previous);
+    `concurrency` citizens at a time. Returns each request's latency and the wall time."""
+    validator = RequestValidator(TOKEN)
+    url = base_url + "/webhooks/twilio/sms"
+    latencies: list[float] = []
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for number in numbers:
+        queue.put_nowait(number)
+    failures: list[str] = []
+
+    async def citizen(session: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            number = queue.get_nowait()
+            for body in dialogue:
+                sid = "SM" + secrets.token_hex(16)
+                form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": number,
+                        "To": HOTLINE, "Body": body, "NumMedia": "0", "NumSegments": "1", "ApiVersion": "2010-04-01"}
+                signature = validator.compute_signature(url, form)
+                started = time.perf_counter()
+                async with session.post(url, data=form, headers={"X-Twilio-Signature": signature}) as response:
+                    await response.read()
+                    if response.status != 200:
+                        failures.append(f"{number}: HTTP {response.status}")
+                latencies.append(time.perf_counter() - started)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(citizen(session) for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed, first: {failures[0]}")
+    return latencies, wall
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` lie."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def report(label: str, latencies: list[float], wall: float) -> float:
+    """Print one line of figures; returns messages per second."""
+    rate = len(latencies) / wall
+    print(f"{label:<28} {len(latencies):>7} msgs {wall:7.2f} s {rate:9.0f} msg/s   "
+          f"p50 {percentile(latencies, 0.50) * 1000:6.2f} ms  p95 {percentile(latencies, 0.95) * 1000:6.2f} ms  "
+          f"p99 {percentile(latencies, 0.99) * 1000:6.2f} ms  mean {statistics.fmean(latencies) * 1000:6.2f} ms")
+    return rate
+
+
+def main() -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--citizens", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--warmup", type=int, default=20, help="citizens played first and not counted")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    redis_port = free_port()
+    redis_process = None
+    redis_url = os.environ.get("HOTLINE_REDIS_URL")
+    if not redis_url or not redis_answers(redis_url):
+        redis_process = start_redis(redis_port, workdir / "redis")
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    database_url = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{workdir}/bench.db"
+    gateway_port, bare_port = free_port(), free_port()
+    env = {**os.environ, "HOTLINE_DATABASE_URL": database_url, "HOTLINE_REDIS_URL": redis_url,
+           "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "HOTLINE_LOG_LEVEL": "WARNING",
+           "HOTLINE_QUEUE_PREFIX": "bench" + secrets.token_hex(3)}
+    env.pop("HOTLINE_PUBLIC_URL", None)
+    hotline = [sys.executable, "-m", "gateway.cli"]
+    subprocess.run([*hotline, "migrate"], env=env, check=True, cwd=ROOT)
+    gateway = subprocess.Popen([*hotline, "serve", "--port", str(gateway_port)], env=env, cwd=ROOT)
+    bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)], cwd=ROOT)
+    try:
+        wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
+        wait_http(f"http://127.0.0.1:{bare_port}/")
+        numbers = citizen_numbers(args.citizens + args.warmup)
+        warm, measured = numbers[: args.warmup], numbers[args.warmup:]
+        asyncio.run(play(f"http://127.0.0.1:{gateway_port}", warm, args.concurrency, DIALOGUE))
+        print(f"{args.citizens} citizens x {len(DIALOGUE)} messages, {args.concurrency} at a time, "
+              f"store {database_url.split(':')[0]}, 2 processes on {os.cpu_count()} cores")
+        latencies, wall = asyncio.run(play(f"http://127.0.0.1:{gateway_port}", measured, args.concurrency, DIALOGUE))
+        gateway_rate = report("hotline serve (full dialogue)", latencies, wall)
+        bare_latencies, bare_wall = asyncio.run(play(f"http://127.0.0.1:{bare_port}", measured, args.concurrency,
+                                                     DIALOGUE))
+        bare_rate = report("bare aiohttp handler", bare_latencies, bare_wall)
+        print(f"ratio gateway/bare: throughput {gateway_rate / bare_rate:.2f}, "
+              f"p99 {percentile(latencies, 0.99) / percentile(bare_latencies, 0.99):.1f}x")
+        engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT contacts.phone, COUNT(cases.id) FROM contacts "
+                "LEFT JOIN cases ON cases.contact_id = contacts.id GROUP BY contacts.phone")).all()
+        counts = {phone: count for phone, count in rows}
+        wrong = {n: counts.get(n, 0) for n in numbers if counts.get(n, 0) != 1}
+        if wrong:
+            print(f"FAIL: {len(wrong)} citizens do not have exactly one case, e.g. {list(wrong.items())[:3]}")
+            return 1
+        print(f"check: each of the {len(numbers)} citizens has exactly one case")
+        return 0
+    finally:
+        for process in (gateway, bare, redis_process):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""The channel contract: what every channel adapter takes in and gives out.
+
+A channel knows its provider and nothing else. It turns a provider's HTTP request into
+`InboundMessage`s (pure), renders a synchronous reply where the provider wants one (TwiML), and sends
+an `OutboundMessage` (in a job). The gateway wires channels to the dialogue and the case store.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A provider's webhook request, reduced to plain data so adapters stay testable without a server."""
+
+    url: str
+    method: str
+    headers: Mapping[str, str]
+    form: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A piece of media the provider holds; downloaded later by a job."""
+
+    url: str
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class Location:
+    """A point (a pin) or a place described in words."""
+
+    lat: float | None = None
+    lon: float | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from a citizen, the same shape whatever the channel."""
+
+    channel: str
+    sender: str
+    """The citizen's address on the channel: E.164 phone for Twilio channels, user id for Telegram."""
+    recipient: str
+    """Our address the citizen wrote to (the `To` number): selects the deployment profile."""
+    provider_message_id: str | None
+    text: str = ""
+    media: tuple[MediaRef, ...] = ()
+    location: Location | None = None
+    button_payload: str | None = None
+    sender_name: str = ""
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An option offered to the citizen: a button where the channel has them, a numbered line otherwise."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message to a citizen."""
+
+    channel: str
+    recipient: str
+    sender: str
+    text: str
+    choices: tuple[Choice, ...] = ()
+    media_urls: tuple[str, ...] = ()
+    status_callback: str | None = None
+    template: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said when it accepted a message."""
+
+    provider_message_id: str
+    status: str
+
+
+class SendError(Exception):
+    """A provider refused or failed a send; `retryable` says whether trying again can help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        code: str | None = None,
+        retry_after: float | None = None,
+        opted_out: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.code = code
+        self.retry_after = retry_after
+        self.opted_out = opted_out
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A provider's delivery report for a message we sent."""
+
+    provider_message_id: str
+    status: str
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can show, so replies degrade gracefully (buttons become numbered lines)."""
+
+    buttons: bool = False
+    media: bool = False
+    location_pins: bool = False
+    synchronous_reply: bool = False
+    max_text_length: int = 1600
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A rendered synchronous answer to a webhook."""
+
+    content_type: str
+    body: str
+    status: int = 200
+
+
+class ChannelAdapter(abc.ABC):
+    """One provider. Built once per process from environment settings by the registry."""
+
+    name: str
+    capabilities: Capabilities
+    webhook_path: str
+    """The route the provider posts inbound messages to."""
+    status_path: str | None = None
+    """The route the provider posts delivery reports to, if it does (channels of one provider share it)."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_env(cls, env: Mapping[str, str]) -> ChannelAdapter:
+        """Build the adapter from environment settings (credentials, base URLs, sender numbers)."""
+
+    @abc.abstractmethod
+    def verify(self, request: HttpRequest, public_url: str | None) -> bool:
+        """True only for a request the provider really sent (signature or secret token)."""
+
+    @abc.abstractmethod
+    def parse(self, request: HttpRequest) -> list[InboundMessage]:
+        """The citizen messages a verified request carries (empty for updates we do not handle)."""
+
+    @abc.abstractmethod
+    def render_reply(self, texts: Sequence[OutboundMessage]) -> Reply:
+        """The synchronous answer to the webhook, carrying `texts` where the provider allows it."""
+
+    @abc.abstractmethod
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Deliver one message through the provider's API; raise `SendError` on failure."""
+
+    def parse_status(self, request: HttpRequest) -> StatusUpdate | None:
+        """A delivery report, for channels whose provider calls back."""
+        return None
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook: most adapters hold nothing to close
+        """Release network resources."""
+
+
+def numbered_text(text: str, choices: Sequence[Choice]) -> str:
+    """The choices as numbered lines under the text, for channels without buttons (SMS, voice)."""
+    if not choices:
+        return text
+    lines = [text] if text else []
+    lines.extend(f"{choice.key} {choice.label}" for choice in choices)
+    return "\n".join(lines)
+
+
+@dataclass
+class ChannelRegistry:
+    """Channel name -> adapter class path. Adding a channel is one line in `REGISTRY`."""
+
+    paths: dict[str, str] = field(default_factory=dict)
+
+    def adapter_class(self, name: str) -> type[ChannelAdapter]:
+        """Import the adapter class registered under `name`."""
+        module_name, _, class_name = self.paths[name].partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+    def names(self) -> list[str]:
+        """Registered channel names."""
+        return list(self.paths)
+
+
+REGISTRY = ChannelRegistry(
+    {
+        "sms": "channels.sms.adapter:SmsChannel",
+    }
+)

@@ -1,0 +1,108 @@
+"""Twilio Programmable Messaging (SMS): inbound webhooks, TwiML replies, REST sends."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from twilio.twiml.messaging_response import MessagingResponse
+
+from channels.base import (
+    Capabilities,
+    ChannelAdapter,
+    HttpRequest,
+    InboundMessage,
+    OutboundMessage,
+    Reply,
+    SendResult,
+    StatusUpdate,
+    numbered_text,
+)
+from channels.twilio_common import TwilioRest, TwilioSettings, parse_status_callback, verify_signature
+from core.contacts import normalize_phone
+
+MAX_BODY = 4000
+"""Twilio joins a long SMS into at most 1600 characters; anything beyond this is not a citizen's text."""
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """The account and the default sender number."""
+
+    twilio: TwilioSettings
+    sender: str
+    default_region: str = "MA"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmsSettings:
+        """`TWILIO_*` and `TWILIO_SMS_FROM`; the region for local numbers from `HOTLINE_DEFAULT_REGION`."""
+        return cls(
+            twilio=TwilioSettings.from_env(env),
+            sender=env.get("TWILIO_SMS_FROM", ""),
+            default_region=env.get("HOTLINE_DEFAULT_REGION", "MA"),
+        )
+
+
+class SmsChannel(ChannelAdapter):
+    """One Twilio account's SMS numbers."""
+
+    name = "sms"
+    capabilities = Capabilities(synchronous_reply=True, max_text_length=1600)
+    webhook_path = "/webhooks/twilio/sms"
+    status_path = "/webhooks/twilio/status"
+
+    def __init__(self, settings: SmsSettings) -> None:
+        self.settings = settings
+        self._rest: TwilioRest | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmsChannel:
+        """Build from environment variables."""
+        return cls(SmsSettings.from_env(env))
+
+    def verify(self, request: HttpRequest, public_url: str | None) -> bool:
+        """Twilio's signature over the URL it called and the form parameters."""
+        return verify_signature(request, self.settings.twilio.auth_token, public_url)
+
+    def parse(self, request: HttpRequest) -> list[InboundMessage]:
+        """One inbound SMS; a sender that is not a phone number (alphanumeric, short code) is kept raw."""
+        form = request.form
+        raw_sender = form.get("From", "").strip()
+        if not raw_sender:
+            return []
+        sender = normalize_phone(raw_sender, self.settings.default_region) or raw_sender
+        recipient = normalize_phone(form.get("To", ""), self.settings.default_region) or form.get("To", "")
+        return [
+            InboundMessage(
+                channel=self.name,
+                sender=sender,
+                recipient=recipient,
+                provider_message_id=form.get("MessageSid") or form.get("SmsSid") or None,
+                text=form.get("Body", "")[:MAX_BODY],
+            )
+        ]
+
+    def render_reply(self, texts: Sequence[OutboundMessage]) -> Reply:
+        """TwiML with one `<Message>` per reply (an empty `<Response/>` acknowledges without answering)."""
+        response = MessagingResponse()
+        for message in texts:
+            response.message(numbered_text(message.text, message.choices))
+        return Reply("application/xml", str(response))
+
+    def parse_status(self, request: HttpRequest) -> StatusUpdate | None:
+        """Twilio's message status callback."""
+        return parse_status_callback(request)
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Create the message through the REST API (runs the blocking client in a thread)."""
+        if self._rest is None:
+            self._rest = TwilioRest(self.settings.twilio)
+        kwargs: dict[str, str] = {
+            "to": message.recipient,
+            "from_": message.sender or self.settings.sender,
+            "body": numbered_text(message.text, message.choices),
+        }
+        if message.status_callback:
+            kwargs["status_callback"] = message.status_callback
+        created = await self._rest.call(lambda client: client.messages.create(**kwargs))
+        return SendResult(provider_message_id=created.sid, status=created.status or "queued")

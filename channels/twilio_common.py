@@ -1,0 +1,161 @@
+"""What the Twilio channels (SMS, WhatsApp, voice) share: settings, signatures, REST client, errors.
+
+Not a channel itself: the one place that knows how Twilio signs webhooks, how its REST client reaches
+an emulator through `TWILIO_API_BASE`, and which of its errors are worth retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from channels.base import HttpRequest, SendError, StatusUpdate
+
+DEFAULT_API_BASE = "https://api.twilio.com"
+
+FINAL_ERROR_CODES = {
+    "21211": "invalid 'To' number",
+    "21214": "'To' number cannot be reached",
+    "21408": "region not enabled",
+    "21610": "recipient opted out (STOP)",
+    "21612": "'To' number not reachable from this sender",
+    "21614": "'To' number is not a mobile number",
+    "63016": "outside the WhatsApp 24 hour window: a template is needed",
+}
+OPTED_OUT_CODES = {"21610"}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    """Credentials and addresses of one Twilio account, read from the environment."""
+
+    account_sid: str
+    auth_token: str
+    api_base: str = DEFAULT_API_BASE
+    timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TwilioSettings:
+        """`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_API_BASE` (emulator base URL)."""
+        return cls(
+            account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+            auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            api_base=(env.get("TWILIO_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
+        )
+
+    @property
+    def media_hosts(self) -> frozenset[str]:
+        """Hosts media may be downloaded from: the API base and Twilio's documented media hosts."""
+        hosts = {urlsplit(self.api_base).netloc, "api.twilio.com", "media.twiliocdn.com"}
+        return frozenset(hosts)
+
+
+def signed_url(request: HttpRequest, public_url: str | None) -> str:
+    """The URL Twilio signed: behind a proxy, `HOTLINE_PUBLIC_URL` plus the path and query."""
+    if not public_url:
+        return request.url
+    parts = urlsplit(request.url)
+    path_qs = parts.path + (f"?{parts.query}" if parts.query else "")
+    return public_url.rstrip("/") + path_qs
+
+
+def verify_signature(request: HttpRequest, auth_token: str, public_url: str | None) -> bool:
+    """Check `X-Twilio-Signature` with the twilio library's validator (constant-time compare)."""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not auth_token:
+        return False
+    validator = RequestValidator(auth_token)
+    return bool(validator.validate(signed_url(request, public_url), dict(request.form), signature))
+
+
+def parse_status_callback(request: HttpRequest) -> StatusUpdate | None:
+    """A message status callback (`MessageSid`, `MessageStatus`, `ErrorCode`)."""
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    status = request.form.get("MessageStatus") or request.form.get("SmsStatus")
+    if not sid or not status:
+        return None
+    return StatusUpdate(sid, status.lower(), request.form.get("ErrorCode") or None)
+
+
+class _HeaderKeepingHttpClient(TwilioHttpClient):
+    """The twilio HTTP client, remembering each thread's last response so `Retry-After` can be read."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._local = threading.local()
+
+    def request(self, *args: Any, **kwargs: Any) -> Response:
+        """Make the request and keep the response for this thread."""
+        self._local.response = None
+        response = super().request(*args, **kwargs)
+        self._local.response = response
+        return response
+
+    def last_headers(self) -> Mapping[str, str]:
+        """Headers of this thread's last response."""
+        response = getattr(self._local, "response", None)
+        return dict(response.headers or {}) if response is not None else {}
+
+
+class TwilioRest:
+    """The twilio REST client pointed at `api_base`, with errors classed as retryable or final."""
+
+    def __init__(self, settings: TwilioSettings) -> None:
+        self.settings = settings
+        self._http = _HeaderKeepingHttpClient(timeout=settings.timeout)
+        self.client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
+        self.client.api.base_url = settings.api_base
+
+    async def call(self, operation: Callable[[Client], T]) -> T:
+        """Run a blocking client call off the event loop, translating failures into `SendError`."""
+        return await asyncio.to_thread(self._call, operation)
+
+    def _call(self, operation: Callable[[Client], T]) -> T:
+        try:
+            return operation(self.client)
+        except TwilioRestException as exc:
+            raise classify_rest_error(exc, self._http.last_headers()) from exc
+        except requests.RequestException as exc:
+            raise SendError(f"cannot reach Twilio: {type(exc).__name__}", retryable=True) from exc
+
+
+def classify_rest_error(exc: TwilioRestException, headers: Mapping[str, str]) -> SendError:
+    """Connection trouble, 429 and 5xx are retried (honouring `Retry-After`); other 4xx are final."""
+    code = str(exc.code) if exc.code is not None else None
+    message = f"Twilio {exc.status}" + (f" error {code}" if code else "") + (f": {exc.msg}" if exc.msg else "")
+    if code in FINAL_ERROR_CODES:
+        return SendError(message, retryable=False, code=code, opted_out=code in OPTED_OUT_CODES)
+    if exc.status == 429 or exc.status >= 500:
+        return SendError(message, retryable=True, code=code or str(exc.status),
+                         retry_after=retry_after_seconds(headers))
+    return SendError(message, retryable=False, code=code or str(exc.status))
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """`Retry-After` as seconds, from a number or an HTTP date."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None

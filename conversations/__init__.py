@@ -1,0 +1,1 @@
+"""Channel-agnostic guided dialogues: pure `step(session, input, context) -> Outcome`."""

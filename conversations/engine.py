@@ -1,0 +1,97 @@
+"""The dialogue engine: `step(session, input, context) -> Outcome`, pure.
+
+Read it as a `ConversationHandler`: an entry point (`states.start`, for a first message), a table
+from each state to the handler of the citizen's answer, fallbacks tried first at every state (global
+commands and a bare case reference, `fallbacks.handle`), and a table of system events. Around them,
+the clock: time comes only from the input (`inp.at`) compared with `session.updated_at`:
+
+- mid-submission, silent longer than `ctx.session_timeout`: the draft expires, start again;
+- mid-submission, silent longer than `ctx.resume_notice_after`: a valid answer is taken with a
+  "welcome back"; anything else re-asks the question (not counted as a miss);
+- at rest or in a side question, after a long silence: anything unexpected starts afresh.
+
+No I/O, no clock, no randomness: the same inputs always give the same outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from conversations import catalog, fallbacks, prompts, states
+from conversations.events import EVENT_HANDLERS
+from conversations.model import DialogueContext, Input, Outcome, Say, Session, State, UserMessage
+from conversations.turn import FLOW_STATES, Turn
+
+Handler = Callable[[Turn, str], None]
+
+HANDLERS: dict[State, Handler] = {
+    State.MENU: states.on_menu,
+    State.CATEGORY: states.on_category,
+    State.DESCRIPTION: states.on_description,
+    State.LOCATION: states.on_location,
+    State.NAME: states.on_name,
+    State.CONFIRM: states.on_confirm,
+    State.EDIT: states.on_edit,
+    State.SUBMITTING: states.on_submitting,
+    State.TRACK: states.on_track,
+    State.RATE: states.on_rate,
+    State.REOPEN_OFFER: states.on_reopen_offer,
+    State.REOPEN_REASON: states.on_reopen_reason,
+}
+"""State -> handler of the citizen's answer (NEW and HANDOFF are handled before the fallbacks)."""
+
+SIDE_STATES = frozenset({State.TRACK, State.RATE, State.REOPEN_OFFER, State.REOPEN_REASON, State.HANDOFF})
+"""Questions outside a submission: after `session_timeout`, an unexpected message starts afresh."""
+
+
+def step(session: Session, inp: Input, ctx: DialogueContext) -> Outcome:
+    """The new session, replies and effects for one citizen message or system event."""
+    turn = Turn.begin(session, ctx, inp if isinstance(inp, UserMessage) else None)
+    if isinstance(inp, UserMessage):
+        _on_message(turn, inp)
+    else:
+        handler = EVENT_HANDLERS.get(type(inp))
+        if handler is not None:
+            handler(turn, inp)
+    return turn.outcome()
+
+
+def _on_message(turn: Turn, message: UserMessage) -> None:
+    """Route a citizen's message: entry point, clock, fallbacks, then the state's handler."""
+    session, ctx = turn.session, turn.ctx
+    gap = message.at - session.updated_at if session.updated_at is not None else None
+    session.updated_at = message.at
+    text = (message.button or message.text or "").strip()
+    if session.state == State.NEW:
+        states.start(turn, text)
+        return
+    if gap is not None and session.state in FLOW_STATES and gap > ctx.session_timeout:
+        turn.drop_draft()
+        turn.data.pop("return_to", None)
+        states.start(turn, text, intro="expired")
+        return
+    if gap is not None:
+        turn.resuming = session.state in FLOW_STATES - {State.SUBMITTING} and gap > ctx.resume_notice_after
+        idle_limit = ctx.resume_notice_after if session.state == State.MENU else ctx.session_timeout
+        turn.fresh = session.state in SIDE_STATES | {State.MENU} and gap > idle_limit
+    if session.state == State.HANDOFF:
+        states.on_handoff(turn, text)
+        return
+    if not fallbacks.handle(turn, text):
+        HANDLERS[session.state](turn, text)
+    if not turn.missed:
+        session.misses = 0
+        if turn.resuming and turn.replies:
+            first, *rest = turn.replies
+            turn.replies = [*prompts.merge([turn.t("welcome_back")], first), *rest]
+
+
+def fallback_text(lang: str | None, key: str, ctx: DialogueContext, **kw: Any) -> str:
+    """A stand-alone catalog text for the gateway (`service_busy`, `opted_out`, `agent_ack`...)."""
+    return catalog.text(lang, key, ctx, **kw)
+
+
+def fallback_say(lang: str | None, key: str, ctx: DialogueContext, **kw: Any) -> Say:
+    """The same text as a `Say`, ready to send."""
+    return Say(fallback_text(lang, key, ctx, **kw))

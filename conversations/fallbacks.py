@@ -1,0 +1,152 @@
+"""What works at every step: the global commands and a bare case reference.
+
+Like the fallbacks of a `ConversationHandler`: tried before the current state's handler, so "menu",
+"رجوع", "annuler", "aide", "agent", "FR" or a reference number always do the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from conversations import commands
+from conversations.commands import Command, Parsed
+from conversations.model import LookupCase, RequestAgent, State
+from conversations.turn import FLOW_STATES, Turn
+from core import references
+
+BACK: dict[State, State] = {
+    State.DESCRIPTION: State.CATEGORY,
+    State.LOCATION: State.DESCRIPTION,
+    State.NAME: State.LOCATION,
+    State.CONFIRM: State.NAME,
+    State.EDIT: State.CONFIRM,
+}
+"""The previous question of the submission flow."""
+
+EDITABLE = frozenset({State.CATEGORY, State.DESCRIPTION, State.LOCATION, State.NAME})
+
+
+def handle(turn: Turn, text: str) -> bool:
+    """Run the command or reference lookup `text` is; False when it is neither."""
+    parsed = commands.parse(text, turn.ctx.languages) if text else None
+    if parsed is not None:
+        COMMANDS[parsed.command](turn, parsed)
+        return True
+    reference = references.parse(text) if text else None
+    if reference is not None and turn.session.state != State.TRACK:
+        lookup(turn, reference)
+        return True
+    return False
+
+
+def lookup(turn: Turn, reference: str) -> None:
+    """Ask for a case's status; the answer comes back as `CaseFound` or `CaseNotFound`."""
+    if turn.session.state == State.NEW:
+        turn.goto(State.MENU)
+    turn.do(LookupCase(reference))
+
+
+def request_agent(turn: Turn, reason: str = "asked") -> None:
+    """Queue the conversation for a person and stay quiet until they hand back."""
+    turn.do(RequestAgent(reason))
+    turn.data["ack_sent"] = False
+    turn.goto(State.HANDOFF)
+    turn.say("agent_requested")
+
+
+def _menu(turn: Turn, _: Parsed) -> None:
+    """Leave whatever is half-done (saying so) and show the menu."""
+    turn.data.pop("return_to", None)
+    if turn.drop_draft():
+        turn.note(turn.t("cancelled"))
+    turn.rest(show_menu=True)
+
+
+def _cancel(turn: Turn, _: Parsed) -> None:
+    """Drop the draft or side question, say so, and show the menu."""
+    turn.data.pop("return_to", None)
+    turn.drop_draft()
+    turn.note(turn.t("cancelled"))
+    turn.rest(show_menu=True)
+
+
+def _back(turn: Turn, _: Parsed) -> None:
+    """Go to the previous question (the edit menu while editing); at the start, re-ask."""
+    state, data = turn.session.state, turn.data
+    if state in EDITABLE and data.get("editing"):
+        data.pop("editing", None)
+        turn.goto(State.EDIT)
+    elif state == State.CATEGORY and int(data.get("cat_page", 0)) > 0:
+        data["cat_page"] = int(data["cat_page"]) - 1
+    elif state == State.CATEGORY:
+        turn.drop_draft()
+        turn.rest(show_menu=True)
+        return
+    elif state == State.TRACK:
+        turn.rest(show_menu=True)
+        return
+    elif state == State.REOPEN_REASON and data.get("offered_reopen"):
+        turn.goto(State.REOPEN_OFFER)
+    elif state in BACK:
+        turn.goto(BACK[state])
+    turn.ask()
+
+
+def _help(turn: Turn, _: Parsed) -> None:
+    """Explain the commands, then ask the current question again with its choices."""
+    if turn.session.state == State.NEW:
+        turn.goto(State.MENU)
+    turn.say("help")
+    turn.ask()
+
+
+def _agent(turn: Turn, _: Parsed) -> None:
+    """Hand the conversation to a person."""
+    request_agent(turn, "asked")
+
+
+def _language(turn: Turn, parsed: Parsed) -> None:
+    """Switch language and ask the current question again in it."""
+    turn.set_language(parsed.argument or turn.ctx.default_language)
+    if turn.session.state == State.NEW:
+        turn.goto(State.MENU)
+    turn.ask()
+
+
+def _reopen(turn: Turn, parsed: Parsed) -> None:
+    """Reopen a case: the one named, else the last answered one, else ask which."""
+    data = turn.data
+    if parsed.argument is not None and not references.is_valid(parsed.argument):
+        turn.note(turn.t("reference_mistyped", reference=references.display(parsed.argument)))
+        if turn.session.state == State.NEW:
+            turn.goto(State.MENU)
+        turn.ask()
+        return
+    reference = parsed.argument or data.get("rating_ref") or data.get("last_answered")
+    if turn.session.state in FLOW_STATES and turn.session.state != State.SUBMITTING:
+        data["return_to"] = turn.session.state.value
+    if reference:
+        start_reopen(turn, reference)
+    else:
+        data["track_purpose"] = "reopen"
+        turn.goto(State.TRACK)
+        turn.ask()
+
+
+def start_reopen(turn: Turn, reference: str, *, offered: bool = False) -> None:
+    """Ask what is still wrong with `reference`."""
+    turn.data["reopen_ref"] = reference
+    turn.data["offered_reopen"] = offered
+    turn.goto(State.REOPEN_REASON)
+    turn.ask()
+
+
+COMMANDS: dict[Command, Callable[[Turn, Parsed], None]] = {
+    Command.MENU: _menu,
+    Command.CANCEL: _cancel,
+    Command.BACK: _back,
+    Command.HELP: _help,
+    Command.AGENT: _agent,
+    Command.LANGUAGE: _language,
+    Command.REOPEN: _reopen,
+}

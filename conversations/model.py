@@ -1,0 +1,293 @@
+"""The dialogue's data: sessions, what comes in (citizen messages and system events), what goes out.
+
+Everything here is plain data. `conversations.engine.step` maps (session, input, context) to an
+`Outcome`; the gateway saves the session, applies the effects and feeds their results back in as
+events (`CaseCreated`, `CaseFound`, ...), so the dialogue itself never touches a network or a disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+SESSION_VERSION = 1
+
+
+class State(StrEnum):
+    """Where a conversation stands: what the last question asked."""
+
+    NEW = "new"
+    MENU = "menu"
+    CATEGORY = "category"
+    DESCRIPTION = "description"
+    LOCATION = "location"
+    NAME = "name"
+    CONFIRM = "confirm"
+    EDIT = "edit"
+    SUBMITTING = "submitting"
+    TRACK = "track"
+    HANDOFF = "handoff"
+    RATE = "rate"
+    REOPEN_OFFER = "reopen_offer"
+    REOPEN_REASON = "reopen_reason"
+
+
+AT_REST = frozenset({State.NEW, State.MENU})
+"""States where nothing is half-done: a status update may start a rating question here."""
+
+
+@dataclass
+class Session:
+    """One citizen's conversation on one channel, stored as JSON in Redis."""
+
+    state: State = State.NEW
+    flow: str = "complaint"
+    version: int = SESSION_VERSION
+    language: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    misses: int = 0
+    updated_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        raw = asdict(self)
+        raw["state"] = self.state.value
+        raw["updated_at"] = self.updated_at.isoformat() if self.updated_at else None
+        return raw
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any] | None) -> Session:
+        """A session from its stored form; an unknown version or state starts afresh."""
+        if not raw or raw.get("version") != SESSION_VERSION:
+            return cls()
+        try:
+            state = State(raw.get("state", State.NEW))
+        except ValueError:
+            return cls(language=raw.get("language"))
+        updated = raw.get("updated_at")
+        return cls(
+            state=state,
+            flow=raw.get("flow", "complaint"),
+            language=raw.get("language"),
+            data=dict(raw.get("data") or {}),
+            misses=int(raw.get("misses") or 0),
+            updated_at=datetime.fromisoformat(updated) if updated else None,
+        )
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    """What the citizen sent, as the dialogue needs it (the gateway maps `InboundMessage` to this)."""
+
+    text: str
+    at: datetime
+    button: str | None = None
+    media_count: int = 0
+    lat: float | None = None
+    lon: float | None = None
+    location_text: str = ""
+    sender_name: str = ""
+
+
+@dataclass(frozen=True)
+class CaseCreated:
+    """The case store created the submitted case."""
+
+    reference: str
+    administration: dict[str, str]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CaseFound:
+    """A tracked case, as the citizen may see it."""
+
+    reference: str
+    status: str
+    changed_at: datetime
+    at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CaseNotFound:
+    """No case has this reference (or it is not the citizen's to see)."""
+
+    reference: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    """Staff changed a case's status; the citizen is told on their channel."""
+
+    reference: str
+    status: str
+    note: str
+    administration: dict[str, str]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RatingRecorded:
+    """The citizen's rating was stored."""
+
+    reference: str
+    rating: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CaseReopened:
+    """The case was reopened for the administration."""
+
+    reference: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReopenRefused:
+    """The case cannot be reopened; `reason` is `window_closed`, `not_answered` or `not_found`."""
+
+    reference: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ServiceUnavailable:
+    """An effect could not be applied (store down); the citizen is told to try again, nothing is lost."""
+
+    at: datetime
+
+
+Event = (
+    CaseCreated
+    | CaseFound
+    | CaseNotFound
+    | StatusChanged
+    | RatingRecorded
+    | CaseReopened
+    | ReopenRefused
+    | ServiceUnavailable
+)
+Input = UserMessage | Event
+
+
+@dataclass(frozen=True)
+class CaseDraft:
+    """What the citizen said about the case, ready to be filed."""
+
+    kind: str
+    category: str
+    description: str
+    location_text: str
+    language: str
+    anonymous: bool
+    name: str = ""
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
+class CreateCase:
+    """File the case; answer with `CaseCreated`."""
+
+    draft: CaseDraft
+
+
+@dataclass(frozen=True)
+class LookupCase:
+    """Find a case's status; answer with `CaseFound` or `CaseNotFound`."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
+class RateCase:
+    """Store a rating 1-5; answer with `RatingRecorded`."""
+
+    reference: str
+    rating: int
+
+
+@dataclass(frozen=True)
+class ReopenCase:
+    """Reopen with what is still wrong; answer with `CaseReopened` or `ReopenRefused`."""
+
+    reference: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CloseCase:
+    """The citizen is content (or declined to reopen): close the answered case. No answer event."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
+class RequestAgent:
+    """Put the conversation in the queue for a person; `reason` is `asked`, `misunderstood`."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    """Remember the citizen's language on their contact. No answer event."""
+
+    language: str
+
+
+Effect = CreateCase | LookupCase | RateCase | ReopenCase | CloseCase | RequestAgent | SetLanguage
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice offered with a prompt: a button, or a numbered line on SMS and voice."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Say:
+    """One message to the citizen, already in their language."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one step."""
+
+    session: Session
+    replies: tuple[Say, ...] = ()
+    effects: tuple[Effect, ...] = ()
+
+
+@dataclass(frozen=True)
+class CategoryOption:
+    """A category the citizen can choose, with its names per language."""
+
+    code: str
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DialogueContext:
+    """What the dialogue needs to know of the deployment; built once from configuration."""
+
+    categories: tuple[CategoryOption, ...]
+    languages: tuple[str, ...] = ("ar", "fr", "en")
+    default_language: str = "ar"
+    darija_latin_language: str = "ar"
+    session_timeout: timedelta = timedelta(hours=24)
+    resume_notice_after: timedelta = timedelta(minutes=30)
+    max_misses: int = 3
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Overrides of catalog texts from configuration: language -> key -> text."""

@@ -1,0 +1,284 @@
+"""What each state does with a citizen's message: one handler per question.
+
+A handler validates the answer, stores it and moves on, or calls `miss` to ask again. `start` is the
+entry point (first message, or a fresh start after a long silence).
+"""
+
+from __future__ import annotations
+
+from conversations import commands, fallbacks, language, prompts
+from conversations.commands import Command
+from conversations.model import CaseDraft, CloseCase, CreateCase, RateCase, ReopenCase, Say, State
+from conversations.prompts import KINDS, choice
+from conversations.textnorm import fold
+from conversations.turn import Turn
+from core import references
+
+MAX_DESCRIPTION = 2000
+MAX_PLACE = 300
+MAX_NAME = 80
+MIN_DESCRIPTION = 3
+MIN_PLACE = 2
+
+ANONYMOUS_WORDS = commands.phrases(
+    "anonymous|anonyme|anon|anonymously|no name|sans nom|مجهول|مجهول الهوية|بدون اسم|بلا اسم|بلا سمية"
+    "|bla smiya|bla smia"
+)
+
+
+def start(turn: Turn, text: str, intro: str = "greeting") -> None:
+    """A first message: decide the language, then track, run a command, or greet with the menu."""
+    turn.session.misses = 0
+    turn.session.state = State.NEW
+    parsed = commands.parse(text, turn.ctx.languages) if text else None
+    detected = language.detect(text, turn.ctx) if text else None
+    if parsed is not None and parsed.command == Command.LANGUAGE and parsed.argument:
+        turn.set_language(parsed.argument)
+        parsed = None
+    elif detected:
+        turn.set_language(detected)
+    elif turn.session.language not in turn.ctx.languages:
+        fallback = turn.ctx.default_language
+        turn.set_language(fallback if fallback in turn.ctx.languages else turn.ctx.languages[0], decided=False)
+    if intro != "greeting":
+        turn.note(turn.t(intro))
+    if parsed is not None and parsed.command not in (Command.MENU, Command.BACK, Command.CANCEL):
+        fallbacks.COMMANDS[parsed.command](turn, parsed)
+        return
+    reference = references.parse(text) if text else None
+    if reference is not None:
+        fallbacks.lookup(turn, reference)
+        return
+    if intro == "greeting":
+        turn.note(turn.t("greeting"))
+    turn.rest(show_menu=True)
+
+
+def miss(turn: Turn, hint: str | None = None) -> None:
+    """An answer that does not fit: ask again with the valid choices (after a pause, welcome back)."""
+    message = turn.message
+    if turn.fresh:
+        start(turn, message.text if message else "")
+        return
+    turn.missed = True
+    if message is not None and message.media_count and not message.text.strip():
+        turn.note(turn.t("photo_received"))
+    elif turn.resuming:
+        turn.note(turn.t("resume"))
+    else:
+        turn.session.misses += 1
+        turn.note(hint or prompts.miss_hint(turn.session, turn.ctx))
+        if turn.session.misses >= turn.ctx.max_misses:
+            turn.note(turn.t("offer_agent"))
+    turn.ask()
+
+
+def advance(turn: Turn, state: State) -> None:
+    """Go to the next question, or straight back to the summary while editing."""
+    if turn.data.pop("editing", False):
+        state = State.CONFIRM
+    turn.goto(state)
+    turn.ask()
+
+
+def on_menu(turn: Turn, text: str) -> None:
+    """1-3 start a submission of that kind, 4 tracks a case, 5 asks for a person."""
+    number = choice(text, 5)
+    if number is not None and number <= len(KINDS):
+        turn.data["kind"] = KINDS[number - 1]
+        turn.data["cat_page"] = 0
+        advance(turn, State.CATEGORY)
+    elif number == 4:
+        turn.data["track_purpose"] = "track"
+        advance(turn, State.TRACK)
+    elif number == 5:
+        fallbacks.request_agent(turn, "asked")
+    else:
+        miss(turn, _mistyped(turn, text))
+
+
+def on_category(turn: Turn, text: str) -> None:
+    """A category from the page shown, or `9` for the next page."""
+    page, more = prompts.current_page(turn.session, turn.ctx)
+    number = choice(text, 9)
+    if number is not None and number <= len(page):
+        turn.data["category"] = page[number - 1].code
+        turn.data.pop("cat_page", None)
+        advance(turn, State.DESCRIPTION)
+    elif more and text and fold(text) == prompts.MORE_KEY:
+        turn.data["cat_page"] = int(turn.data.get("cat_page", 0)) + 1
+        turn.ask()
+    else:
+        miss(turn)
+
+
+def on_description(turn: Turn, text: str) -> None:
+    """Free text of at least three characters, kept up to 2000."""
+    body = (turn.message.text if turn.message else text).strip()
+    if len("".join(body.split())) < MIN_DESCRIPTION:
+        miss(turn)
+        return
+    turn.data["description"] = body[:MAX_DESCRIPTION]
+    advance(turn, State.LOCATION)
+
+
+def on_location(turn: Turn, text: str) -> None:
+    """A map pin, or the place in words."""
+    message = turn.message
+    if message is not None and message.lat is not None and message.lon is not None:
+        turn.data.update(lat=message.lat, lon=message.lon, location_text=(message.location_text or text)[:MAX_PLACE])
+    elif len("".join(text.split())) >= MIN_PLACE:
+        turn.data.update(lat=None, lon=None, location_text=text.strip()[:MAX_PLACE])
+    else:
+        miss(turn)
+        return
+    advance(turn, State.NAME)
+
+
+def on_name(turn: Turn, text: str) -> None:
+    """A name, or 0 (or "anonymous" in any language) to stay anonymous."""
+    if choice(text, 0, low=0) == 0 or fold(text) in ANONYMOUS_WORDS:
+        turn.data.update(anonymous=True, name="")
+    elif any(char.isalpha() for char in text):
+        turn.data.update(anonymous=False, name=" ".join(text.split())[:MAX_NAME])
+    else:
+        miss(turn)
+        return
+    advance(turn, State.CONFIRM)
+
+
+def on_confirm(turn: Turn, text: str) -> None:
+    """1 files the submission, 2 opens the edit menu."""
+    number = choice(text, 2)
+    if number == 1:
+        missing = _first_missing(turn)
+        if missing is not None:
+            turn.goto(missing)
+            turn.ask()
+            return
+        turn.do(CreateCase(_draft(turn)))
+        turn.goto(State.SUBMITTING)
+    elif number == 2:
+        turn.goto(State.EDIT)
+        turn.ask()
+    else:
+        miss(turn)
+
+
+EDIT_TARGETS = (State.CATEGORY, State.DESCRIPTION, State.LOCATION, State.NAME)
+
+
+def on_edit(turn: Turn, text: str) -> None:
+    """Which part to change; after it, straight back to the summary."""
+    number = choice(text, len(EDIT_TARGETS))
+    if number is None:
+        miss(turn)
+        return
+    turn.data["editing"] = True
+    turn.data["cat_page"] = 0
+    turn.goto(EDIT_TARGETS[number - 1])
+    turn.ask()
+
+
+def on_submitting(turn: Turn, text: str) -> None:
+    """The case is being filed: say so."""
+    turn.ask()
+
+
+def on_track(turn: Turn, text: str) -> None:
+    """A reference to look up (or to reopen, when that is what was asked)."""
+    reference = references.parse(text)
+    if reference is None:
+        miss(turn, _mistyped(turn, text))
+    elif turn.data.get("track_purpose") == "reopen":
+        turn.data.pop("track_purpose", None)
+        fallbacks.start_reopen(turn, reference)
+    else:
+        fallbacks.lookup(turn, reference)
+
+
+def on_rate(turn: Turn, text: str) -> None:
+    """A rating from 1 to 5."""
+    number = choice(text, 5)
+    reference = turn.data.get("rating_ref")
+    if number is None or not reference:
+        miss(turn)
+        return
+    turn.do(RateCase(reference, number))
+
+
+def on_reopen_offer(turn: Turn, text: str) -> None:
+    """1 reopens the case (asks what is wrong), 2 closes it."""
+    number = choice(text, 2)
+    reference = turn.data.get("reopen_ref") or turn.data.get("rating_ref")
+    if number == 1 and reference:
+        fallbacks.start_reopen(turn, reference, offered=True)
+    elif number == 2 and reference:
+        turn.do(CloseCase(reference))
+        turn.say("closed_thanks", reference=references.display(reference))
+        turn.forget_rating()
+        turn.rest(show_menu=False)
+    else:
+        miss(turn)
+
+
+def on_reopen_reason(turn: Turn, text: str) -> None:
+    """What is still wrong, sent with the reopen request."""
+    body = (turn.message.text if turn.message else text).strip()
+    reference = turn.data.get("reopen_ref")
+    if len("".join(body.split())) < MIN_DESCRIPTION or not reference:
+        miss(turn)
+        return
+    turn.do(ReopenCase(reference, body[:MAX_DESCRIPTION]))
+
+
+def on_handoff(turn: Turn, text: str) -> None:
+    """A person is to answer: acknowledge the first message only, "menu" brings the bot back."""
+    parsed = commands.parse(text, turn.ctx.languages) if text else None
+    if parsed is not None and parsed.command == Command.MENU:
+        turn.data.pop("ack_sent", None)
+        turn.rest(show_menu=True)
+    elif turn.fresh:
+        turn.data.pop("ack_sent", None)
+        start(turn, text)
+    elif not turn.data.get("ack_sent"):
+        turn.data["ack_sent"] = True
+        turn.emit(Say(turn.t("agent_ack")))
+
+
+def _mistyped(turn: Turn, text: str) -> str | None:
+    """The "mistyped reference" line when `text` is ten digits with a wrong check digit."""
+    digits = references.normalize(text) if text else None
+    if digits is None or references.is_valid(digits):
+        return None
+    return turn.t("reference_mistyped", reference=references.display(digits))
+
+
+def _first_missing(turn: Turn) -> State | None:
+    """The first question of the submission still unanswered (a damaged session), if any."""
+    data = turn.data
+    if data.get("category") is None:
+        return State.CATEGORY
+    if not data.get("description"):
+        return State.DESCRIPTION
+    if not data.get("location_text") and data.get("lat") is None:
+        return State.LOCATION
+    if not data.get("anonymous") and not data.get("name"):
+        return State.NAME
+    return None
+
+
+def _draft(turn: Turn) -> CaseDraft:
+    """The submission as the case store takes it."""
+    data = turn.data
+    return CaseDraft(
+        kind=data.get("kind", "complaint"),
+        category=data["category"],
+        description=data["description"],
+        location_text=data.get("location_text", ""),
+        language=turn.lang,
+        anonymous=bool(data.get("anonymous")),
+        name="" if data.get("anonymous") else data.get("name", ""),
+        lat=data.get("lat"),
+        lon=data.get("lon"),
+    )

@@ -1,0 +1,1 @@
+"""Case rules and their stores: cases, contacts, routing, lifecycle, notifications, staff, configuration."""

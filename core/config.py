@@ -1,0 +1,385 @@
+"""Deployment configuration: administrations, categories, numbers, deadlines and texts, read from YAML.
+
+`load_config(path)` reads the file named by `HOTLINE_CONFIG` (None: the packaged Moroccan commune
+example, `core/defaults/commune-ma.yaml`) and returns a frozen `Deployment`. Every mistake is reported
+as a `ConfigError` naming the file and the path inside it (`categories[2].administration`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import yaml
+
+KNOWN_LANGUAGES = ("ar", "fr", "en")
+"""Languages the dialogue catalog speaks."""
+
+DEFAULT_PROFILE_NUMBER = "*"
+"""The `number` of the profile used when the inbound `To` matches no other profile."""
+
+DEFAULT_OPT_OUT = ("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "ARRET")
+DEFAULT_OPT_IN = ("START", "UNSTOP")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the file and the offending key."""
+
+
+@dataclass(frozen=True)
+class Administration:
+    """A body cases are routed to (a commune service, a regie, a ministry)."""
+
+    code: str
+    names: dict[str, str]
+
+    def name(self, language: str) -> str:
+        """The name in `language`, else any name."""
+        return self.names.get(language) or next(iter(self.names.values()), self.code)
+
+
+@dataclass(frozen=True)
+class Category:
+    """What a case is about; routes to an administration (None: a supervisor routes it by hand)."""
+
+    code: str
+    names: dict[str, str]
+    administration: str | None
+    deadline_days: int | None = None
+    """Days to answer; None: the deployment's `answer_deadline_days`."""
+
+    def name(self, language: str) -> str:
+        """The name in `language`, else any name."""
+        return self.names.get(language) or next(iter(self.names.values()), self.code)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What applies to one of our numbers (the inbound `To`): default administration, languages, texts."""
+
+    number: str
+    default_administration: str | None
+    languages: tuple[str, ...]
+    default_language: str
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """How sending is retried."""
+
+    max_attempts: int = 6
+    backoff_seconds: tuple[int, ...] = (5, 30, 120, 600, 1800)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment's whole configuration."""
+
+    name: str
+    administrations: tuple[Administration, ...]
+    categories: tuple[Category, ...]
+    profiles: tuple[Profile, ...]
+    default_region: str = "MA"
+    languages: tuple[str, ...] = KNOWN_LANGUAGES
+    default_language: str = "ar"
+    darija_latin_language: str = "ar"
+    routing_deadline_days: int = 15
+    answer_deadline_days: int = 60
+    reopen_window_days: int = 30
+    session_timeout_minutes: int = 1440
+    resume_notice_minutes: int = 30
+    max_misses: int = 3
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    opt_out_keywords: tuple[str, ...] = DEFAULT_OPT_OUT
+    opt_in_keywords: tuple[str, ...] = DEFAULT_OPT_IN
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+
+    def administration(self, code: str | None) -> Administration | None:
+        """The administration with this code, or None."""
+        return next((a for a in self.administrations if a.code == code), None)
+
+    def administration_names(self, code: str | None) -> dict[str, str]:
+        """The administration's names by language ({} when unknown or None)."""
+        found = self.administration(code)
+        return dict(found.names) if found is not None else {}
+
+    def category(self, code: str | None) -> Category | None:
+        """The category with this code, or None."""
+        return next((c for c in self.categories if c.code == code), None)
+
+    @property
+    def default_profile(self) -> Profile:
+        """The profile used for numbers no other profile names."""
+        return next(p for p in self.profiles if p.number == DEFAULT_PROFILE_NUMBER)
+
+    def profile_for(self, number: str | None) -> Profile:
+        """The profile of our number `number` (a `whatsapp:` prefix is ignored), else the default one."""
+        wanted = _number_key(number or "")
+        for profile in self.profiles:
+            if profile.number != DEFAULT_PROFILE_NUMBER and _number_key(profile.number) == wanted:
+                return profile
+        return self.default_profile
+
+
+def _number_key(number: str) -> str:
+    """A number reduced for comparison: no channel prefix, no spaces or dashes."""
+    text = number.strip()
+    if ":" in text:
+        text = text.split(":", 1)[1]
+    return "".join(ch for ch in text if ch not in " -.()")
+
+
+def default_config_path() -> Path:
+    """The packaged example configuration."""
+    return Path(str(resources.files("core") / "defaults" / "commune-ma.yaml"))
+
+
+def load_config(path: str | None = None) -> Deployment:
+    """Read and validate a deployment's YAML; None reads the packaged Moroccan commune example."""
+    file = Path(path) if path else default_config_path()
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
+    return parse_config(raw, source=str(file))
+
+
+def parse_config(raw: Any, source: str = "<config>") -> Deployment:
+    """Validate an already-parsed YAML document into a `Deployment`."""
+    return _Parser(source).deployment(raw)
+
+
+class _Parser:
+    """Turns the YAML tree into dataclasses, naming the path of every error."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, message: str) -> ConfigError:
+        """An error naming the file and the key."""
+        return ConfigError(f"{self.source}: {where}: {message}")
+
+    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
+        """`value` as a mapping (None is empty)."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def listing(self, value: Any, where: str) -> list[Any]:
+        """`value` as a list (None is empty)."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(where, f"expected a list, got {type(value).__name__}")
+        return value
+
+    def text(self, value: Any, where: str, required: bool = True) -> str:
+        """`value` as a non-empty string."""
+        if value is None and not required:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+            raise self.fail(where, "expected a non-empty string")
+        return str(value).strip()
+
+    def positive(self, value: Any, where: str) -> int:
+        """`value` as a positive integer."""
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise self.fail(where, f"expected a positive integer, got {value!r}")
+        return value
+
+    def language(self, value: Any, where: str, allowed: tuple[str, ...] = KNOWN_LANGUAGES) -> str:
+        """`value` as one of the allowed language codes."""
+        code = self.text(value, where)
+        if code not in allowed:
+            raise self.fail(where, f"unknown language {code!r} (allowed: {', '.join(allowed)})")
+        return code
+
+    def names(self, value: Any, where: str, languages: tuple[str, ...]) -> dict[str, str]:
+        """A language -> name mapping covering every deployment language."""
+        table = self.mapping(value, where)
+        names = {self.language(k, f"{where}.{k}"): self.text(v, f"{where}.{k}") for k, v in table.items()}
+        missing = [lang for lang in languages if lang not in names]
+        if missing:
+            raise self.fail(where, f"missing names for {', '.join(missing)}")
+        return names
+
+    def texts(self, value: Any, where: str, languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """Text overrides: language -> key -> text."""
+        table = self.mapping(value, where)
+        result: dict[str, dict[str, str]] = {}
+        for lang, entries in table.items():
+            code = self.language(lang, f"{where}.{lang}", languages)
+            inner = self.mapping(entries, f"{where}.{lang}")
+            result[code] = {str(k): self.text(v, f"{where}.{lang}.{k}") for k, v in inner.items()}
+        return result
+
+    def keywords(self, value: Any, where: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """Upper-cased keywords."""
+        if value is None:
+            return default
+        return tuple(self.text(v, f"{where}[{i}]").upper() for i, v in enumerate(self.listing(value, where)))
+
+    def deployment(self, raw: Any) -> Deployment:
+        """The whole document."""
+        top = self.mapping(raw, "(top level)")
+        name = self.text(top.get("name"), "name")
+        region = self.text(top.get("default_region", "MA"), "default_region").upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise self.fail("default_region", f"unknown region {region!r} (an ISO 3166 code such as MA, EG)")
+        langs = tuple(
+            self.language(v, f"languages[{i}]")
+            for i, v in enumerate(self.listing(top.get("languages", list(KNOWN_LANGUAGES)), "languages"))
+        )
+        if not langs:
+            raise self.fail("languages", "at least one language is needed")
+        default_language = self.language(top.get("default_language", langs[0]), "default_language", langs)
+        darija = self.language(top.get("darija_latin_language", default_language), "darija_latin_language", langs)
+
+        deadlines = self.mapping(top.get("deadlines"), "deadlines")
+        session = self.mapping(top.get("session"), "session")
+        administrations = self.administrations(top.get("administrations"), langs)
+        admin_codes = {a.code for a in administrations}
+        answer_days = self.positive(deadlines.get("answer_days", 60), "deadlines.answer_days")
+        categories = self.categories(top.get("categories"), langs, admin_codes)
+        texts = self.texts(top.get("texts"), "texts", langs)
+        profiles = self.profiles(top.get("profiles"), langs, default_language, admin_codes)
+        outbound = self.outbound(top.get("outbound"))
+        return Deployment(
+            name=name,
+            default_region=region,
+            languages=langs,
+            default_language=default_language,
+            darija_latin_language=darija,
+            administrations=administrations,
+            categories=categories,
+            profiles=profiles,
+            routing_deadline_days=self.positive(deadlines.get("routing_days", 15), "deadlines.routing_days"),
+            answer_deadline_days=answer_days,
+            reopen_window_days=self.positive(deadlines.get("reopen_window_days", 30), "deadlines.reopen_window_days"),
+            session_timeout_minutes=self.positive(session.get("timeout_minutes", 1440), "session.timeout_minutes"),
+            resume_notice_minutes=self.positive(
+                session.get("resume_notice_minutes", 30), "session.resume_notice_minutes"
+            ),
+            max_misses=self.positive(session.get("max_misses", 3), "session.max_misses"),
+            texts=texts,
+            opt_out_keywords=self.keywords(top.get("opt_out_keywords"), "opt_out_keywords", DEFAULT_OPT_OUT),
+            opt_in_keywords=self.keywords(top.get("opt_in_keywords"), "opt_in_keywords", DEFAULT_OPT_IN),
+            outbound=outbound,
+        )
+
+    def administrations(self, value: Any, langs: tuple[str, ...]) -> tuple[Administration, ...]:
+        """The `administrations` list."""
+        items = self.listing(value, "administrations")
+        if not items:
+            raise self.fail("administrations", "at least one administration is needed")
+        result: list[Administration] = []
+        for i, item in enumerate(items):
+            where = f"administrations[{i}]"
+            entry = self.mapping(item, where)
+            code = self.text(entry.get("code"), f"{where}.code")
+            if any(a.code == code for a in result):
+                raise self.fail(f"{where}.code", f"duplicate administration code {code!r}")
+            result.append(Administration(code=code, names=self.names(entry.get("names"), f"{where}.names", langs)))
+        return tuple(result)
+
+    def categories(self, value: Any, langs: tuple[str, ...], admins: set[str]) -> tuple[Category, ...]:
+        """The `categories` list; every administration named must exist."""
+        items = self.listing(value, "categories")
+        if not items:
+            raise self.fail("categories", "at least one category is needed")
+        result: list[Category] = []
+        for i, item in enumerate(items):
+            where = f"categories[{i}]"
+            entry = self.mapping(item, where)
+            code = self.text(entry.get("code"), f"{where}.code")
+            if any(c.code == code for c in result):
+                raise self.fail(f"{where}.code", f"duplicate category code {code!r}")
+            admin = entry.get("administration")
+            if admin is not None:
+                admin = self.text(admin, f"{where}.administration")
+                if admin not in admins:
+                    raise self.fail(
+                        f"{where}.administration",
+                        f"unknown administration {admin!r} (known: {', '.join(sorted(admins))})",
+                    )
+            days = entry.get("deadline_days")
+            result.append(
+                Category(
+                    code=code,
+                    names=self.names(entry.get("names"), f"{where}.names", langs),
+                    administration=admin,
+                    deadline_days=None if days is None else self.positive(days, f"{where}.deadline_days"),
+                )
+            )
+        return tuple(result)
+
+    def profiles(
+        self, value: Any, langs: tuple[str, ...], default_language: str, admins: set[str]
+    ) -> tuple[Profile, ...]:
+        """The `profiles` list, with a default profile (`number: "*"`) added when none is given."""
+        result: list[Profile] = []
+        for i, item in enumerate(self.listing(value, "profiles")):
+            where = f"profiles[{i}]"
+            entry = self.mapping(item, where)
+            number = self.text(entry.get("number"), f"{where}.number")
+            if any(_number_key(p.number) == _number_key(number) for p in result):
+                raise self.fail(f"{where}.number", f"duplicate profile number {number!r}")
+            admin = entry.get("default_administration")
+            if admin is not None:
+                admin = self.text(admin, f"{where}.default_administration")
+                if admin not in admins:
+                    raise self.fail(
+                        f"{where}.default_administration",
+                        f"unknown administration {admin!r} (known: {', '.join(sorted(admins))})",
+                    )
+            p_langs = (
+                tuple(
+                    self.language(v, f"{where}.languages[{j}]", langs)
+                    for j, v in enumerate(self.listing(entry.get("languages", list(langs)), f"{where}.languages"))
+                )
+                or langs
+            )
+            p_default = self.language(
+                entry.get("default_language", default_language if default_language in p_langs else p_langs[0]),
+                f"{where}.default_language",
+                p_langs,
+            )
+            result.append(
+                Profile(
+                    number=number,
+                    name=self.text(entry.get("name"), f"{where}.name", required=False),
+                    default_administration=admin,
+                    languages=p_langs,
+                    default_language=p_default,
+                    texts=self.texts(entry.get("texts"), f"{where}.texts", p_langs),
+                )
+            )
+        if not any(p.number == DEFAULT_PROFILE_NUMBER for p in result):
+            result.append(
+                Profile(
+                    number=DEFAULT_PROFILE_NUMBER,
+                    default_administration=None,
+                    languages=langs,
+                    default_language=default_language,
+                )
+            )
+        return tuple(result)
+
+    def outbound(self, value: Any) -> OutboundPolicy:
+        """The `outbound` retry policy."""
+        entry = self.mapping(value, "outbound")
+        backoff = self.listing(entry.get("backoff_seconds", [5, 30, 120, 600, 1800]), "outbound.backoff_seconds")
+        return OutboundPolicy(
+            max_attempts=self.positive(entry.get("max_attempts", 6), "outbound.max_attempts"),
+            backoff_seconds=tuple(self.positive(v, f"outbound.backoff_seconds[{i}]") for i, v in enumerate(backoff)),
+        )

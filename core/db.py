@@ -1,0 +1,328 @@
+"""The SQL schema (SQLAlchemy Core tables), the engine factory and the migration runner.
+
+SQLite is the embedded default (a file under `var/`, WAL); PostgreSQL is the production store. Every
+timestamp is timezone-aware UTC on both. `migrate(engine)` brings a database to the newest schema with
+Alembic (`core/migrations`); the migration creates exactly the tables declared here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect, Engine, make_url
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores it naive, in UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Aware datetimes only, converted to UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Always aware, in UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+def _at(name: str, nullable: bool = False) -> sa.Column[datetime]:
+    return sa.Column(name, UTCDateTime(), nullable=nullable)
+
+
+administrations = sa.Table(
+    "administrations",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("names", sa.JSON, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+categories = sa.Table(
+    "categories",
+    metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("names", sa.JSON, nullable=False),
+    sa.Column("administration_code", sa.String(64), nullable=True),
+    sa.Column("deadline_days", sa.Integer, nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    _id(),
+    sa.Column("phone", sa.String(32), nullable=True, unique=True),
+    sa.Column("telegram_user_id", sa.String(32), nullable=True, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("opted_out", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("unreachable", sa.Boolean, nullable=False, server_default=sa.false()),
+    _at("created_at"),
+    _at("updated_at"),
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    _id(),
+    sa.Column("reference", sa.String(16), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="complaint"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("category_code", sa.String(64), nullable=False),
+    sa.Column("administration_code", sa.String(64), nullable=True),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("origin_channel", sa.String(32), nullable=False),
+    sa.Column("channel_address", sa.String(64), nullable=False, server_default=""),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), nullable=True),
+    sa.Column("anonymous", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("location_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("lat", sa.Float, nullable=True),
+    sa.Column("lon", sa.Float, nullable=True),
+    sa.Column("rating", sa.Integer, nullable=True),
+    sa.Column("source_message_id", sa.Integer, nullable=True, unique=True),
+    _at("created_at"),
+    _at("updated_at"),
+    _at("routed_due_at", nullable=True),
+    _at("answer_due_at", nullable=True),
+    _at("answered_at", nullable=True),
+    _at("closed_at", nullable=True),
+    sa.Index("ix_cases_contact_id", "contact_id"),
+    sa.Index("ix_cases_status", "status"),
+    sa.Index("ix_cases_administration_code", "administration_code"),
+    sa.Index("ix_cases_created_at", "created_at"),
+)
+
+case_events = sa.Table(
+    "case_events",
+    metadata,
+    _id(),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=True),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("administration_code", sa.String(64), nullable=True),
+    _at("at"),
+    _at("notified_at", nullable=True),
+    sa.Index("ix_case_events_case_id", "case_id"),
+    sa.Index("ix_case_events_notified_at", "notified_at"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    _id(),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), nullable=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=True),
+    sa.Column("provider_message_id", sa.String(128), nullable=True),
+    sa.Column("sender", sa.String(64), nullable=False, server_default=""),
+    sa.Column("recipient", sa.String(64), nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False, server_default=""),
+    sa.Column("payload", sa.JSON, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_rank", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_code", sa.String(32), nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("priority", sa.String(8), nullable=False, server_default="replies"),
+    _at("created_at"),
+    _at("updated_at"),
+    _at("processed_at", nullable=True),
+    sa.UniqueConstraint("channel", "direction", "provider_message_id"),
+    sa.Index("ix_messages_provider_message_id", "provider_message_id"),
+    sa.Index("ix_messages_status_updated_at", "status", "updated_at"),
+    sa.Index("ix_messages_contact_id", "contact_id"),
+    sa.Index("ix_messages_case_id", "case_id"),
+)
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    _id(),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=True),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False, server_default=""),
+    sa.Column("size", sa.Integer, nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("path", sa.Text, nullable=True),
+    sa.Column("source_url", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("error", sa.Text, nullable=True),
+    _at("created_at"),
+    sa.Index("ix_attachments_case_id", "case_id"),
+    sa.Index("ix_attachments_message_id", "message_id"),
+)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    _id(),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False, server_default=""),
+    _at("created_at"),
+    _at("updated_at"),
+    sa.Index("ix_conversations_status", "status"),
+    sa.Index("ix_conversations_contact_id", "contact_id"),
+)
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    _id(),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("administration_code", sa.String(64), nullable=True),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    _at("created_at"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id"), nullable=False),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    _at("created_at"),
+    _at("last_used_at", nullable=True),
+    _at("revoked_at", nullable=True),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _id(),
+    sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id"), nullable=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=True),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    _at("at"),
+    sa.Index("ix_audit_log_case_id", "case_id"),
+)
+
+
+def normalize_url(url: str) -> str:
+    """The URL with `postgresql://` (and `postgres://`) rewritten to the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`: SQLite (WAL, foreign keys, real transactions) or PostgreSQL (psycopg 3)."""
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa.create_engine(url, **kwargs)
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, **kwargs)
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Pragmas on each connection, and BEGIN issued by us (IMMEDIATE for writes, see `store.write`)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=15000")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _enable_wal(cursor: Any, attempts: int = 200) -> None:
+    """Switch the file to WAL (persistent); SQLite answers "locked" at once, without waiting, while
+    another connection is switching it, so try again for a while."""
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() in ("wal", "memory"):
+        return
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 72_061_403  # pg advisory lock key: concurrent starters migrate one at a time
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Any:
+    """An Alembic `Config` pointing at `core/migrations` (and at `connection` when given)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the database to `revision` (default the newest); running it again changes nothing."""
+    from alembic import command
+
+    with engine.connect() as connection:
+        connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            command.upgrade(alembic_config(connection), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

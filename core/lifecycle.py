@@ -1,0 +1,101 @@
+"""The case lifecycle: statuses, allowed transitions, the reopen window and deadlines. Pure functions.
+
+received -> routed -> in_progress -> answered -> closed; answered/closed -> reopened -> in_progress;
+rejected (with the reason) -> closed. `answered` and `rejected` need a written note: the reasoned answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from core.config import Category, Deployment
+
+RECEIVED = "received"
+ROUTED = "routed"
+IN_PROGRESS = "in_progress"
+ANSWERED = "answered"
+REJECTED = "rejected"
+CLOSED = "closed"
+REOPENED = "reopened"
+
+STATUSES: tuple[str, ...] = (RECEIVED, ROUTED, IN_PROGRESS, ANSWERED, REJECTED, CLOSED, REOPENED)
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    RECEIVED: frozenset({ROUTED, REJECTED}),
+    ROUTED: frozenset({ROUTED, IN_PROGRESS, REJECTED}),
+    IN_PROGRESS: frozenset({ANSWERED, REJECTED}),
+    ANSWERED: frozenset({CLOSED, REOPENED}),
+    CLOSED: frozenset({REOPENED}),
+    REOPENED: frozenset({IN_PROGRESS, ANSWERED, REJECTED}),
+    REJECTED: frozenset({CLOSED}),
+}
+
+NOTE_REQUIRED = frozenset({ANSWERED, REJECTED})
+"""Statuses that need a written note (the reasoned answer, or why the case is out of scope)."""
+
+OPEN_STATUSES = frozenset({RECEIVED, ROUTED, IN_PROGRESS, REOPENED})
+"""Statuses in which the administration still owes the citizen an answer."""
+
+RATEABLE_STATUSES = frozenset({ANSWERED, CLOSED})
+
+
+class InvalidTransition(ValueError):
+    """A status change the lifecycle does not allow."""
+
+
+class _Dated(Protocol):
+    """What `is_overdue` needs of a case."""
+
+    status: str
+    routed_due_at: datetime | None
+    answer_due_at: datetime | None
+
+
+def allowed_targets(current: str) -> frozenset[str]:
+    """The statuses a case in `current` may move to."""
+    return TRANSITIONS.get(current, frozenset())
+
+
+def check_transition(current: str, new: str, note: str | None = None) -> None:
+    """Raise `InvalidTransition` unless `current -> new` is allowed (with a note where one is needed)."""
+    if new not in STATUSES:
+        raise InvalidTransition(f"unknown status {new!r} (statuses: {', '.join(STATUSES)})")
+    allowed = allowed_targets(current)
+    if new not in allowed:
+        targets = ", ".join(s for s in STATUSES if s in allowed) or "none"
+        raise InvalidTransition(f"a {current} case cannot become {new} (allowed: {targets})")
+    if new in NOTE_REQUIRED and not (note or "").strip():
+        raise InvalidTransition(f"{new} needs a note: the reasoned answer the citizen will read")
+
+
+def reopen_refusal(status: str, answered_at: datetime | None, now: datetime, window_days: int) -> str | None:
+    """Why the citizen may not reopen: `not_answered`, `window_closed`; None when they may."""
+    if status not in (ANSWERED, CLOSED) or answered_at is None:
+        return "not_answered"
+    if now > answered_at + timedelta(days=window_days):
+        return "window_closed"
+    return None
+
+
+def answer_days(category: Category | None, deployment: Deployment) -> int:
+    """Days the administration has to answer a case of this category."""
+    if category is not None and category.deadline_days:
+        return category.deadline_days
+    return deployment.answer_deadline_days
+
+
+def due_dates(created_at: datetime, category: Category | None, deployment: Deployment) -> tuple[datetime, datetime]:
+    """(routing due, answer due) for a case created at `created_at`."""
+    routed_due = created_at + timedelta(days=deployment.routing_deadline_days)
+    answer_due = created_at + timedelta(days=answer_days(category, deployment))
+    return routed_due, answer_due
+
+
+def is_overdue(case: _Dated, now: datetime) -> bool:
+    """True when an open case has passed its answer deadline, or is still unrouted past the routing one."""
+    if case.status not in OPEN_STATUSES:
+        return False
+    if case.answer_due_at is not None and now > case.answer_due_at:
+        return True
+    return case.status == RECEIVED and case.routed_due_at is not None and now > case.routed_due_at

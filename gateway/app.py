@@ -1,0 +1,180 @@
+"""The aiohttp application: webhooks of every registered channel, health, metrics, the JSON API.
+
+Shared resources are typed `AppKey`s opened in `cleanup_ctx`, so each is closed only if it was opened.
+A webhook handler stays short: verify, parse, hand each message to the inbound processor, reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import redis
+import redis.asyncio as aioredis
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from channels.base import REGISTRY, ChannelAdapter, HttpRequest
+from gateway import metrics
+from gateway.api import add_api_routes
+from gateway.inbound import InboundProcessor
+from gateway.keys import PROCESSOR, REDIS, RQ_REDIS, RUNTIME, SETTINGS
+from gateway.queues import enqueue_sends
+from gateway.runtime import Runtime, build_runtime
+from gateway.sessions import SessionStore
+from gateway.settings import Settings
+from gateway.sweeper import sweep_forever
+
+log = logging.getLogger(__name__)
+
+
+MAX_WEBHOOK_BYTES = 256 * 1024
+"""Twilio posts at most a few kilobytes; anything far larger is refused before it is parsed."""
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None, *, sweep_interval: float = 5.0) -> web.Application:
+    """The gateway application. Pass `runtime` to share one already built (tests, the demo)."""
+    app = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_runtime_ctx(runtime))
+    app.cleanup_ctx.append(_redis_ctx)
+    app.cleanup_ctx.append(_sweeper_ctx(sweep_interval))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", prometheus_metrics)
+    status_routes: set[str] = set()
+    for name in REGISTRY.names():
+        adapter_class = REGISTRY.adapter_class(name)
+        app.router.add_post(adapter_class.webhook_path, _webhook_handler(name))
+        if adapter_class.status_path and adapter_class.status_path not in status_routes:
+            status_routes.add(adapter_class.status_path)
+            app.router.add_post(adapter_class.status_path, _status_handler(name))
+    add_api_routes(app)
+    return app
+
+
+def _runtime_ctx(given: Runtime | None):
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        runtime = given or await asyncio.to_thread(build_runtime, app[SETTINGS])
+        app[RUNTIME] = runtime
+        yield
+        if given is None:
+            for adapter in runtime.adapters.values():
+                await adapter.aclose()
+            runtime.close()
+
+    return context
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    app[REDIS] = client
+    app[RQ_REDIS] = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    runtime = app[RUNTIME]
+    sessions = SessionStore(client, settings.queue_prefix)
+
+    def send(ids: list[int], priority: str) -> None:
+        enqueue_sends(app[RQ_REDIS], settings.queue_prefix, ids, priority)
+
+    app[PROCESSOR] = InboundProcessor(runtime, sessions, client, send)
+    yield
+    await client.aclose()
+    app[RQ_REDIS].close()
+
+
+def _sweeper_ctx(interval: float):
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(sweep_forever(app[PROCESSOR], app[RQ_REDIS], app[REDIS], interval))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return context
+
+
+async def http_request(request: web.Request) -> HttpRequest:
+    """The plain-data view of a request that channel adapters verify and parse."""
+    form = await request.post() if request.content_type in (
+        "application/x-www-form-urlencoded", "multipart/form-data") else {}
+    body = b"" if form else await request.read()
+    return HttpRequest(
+        url=str(request.url),
+        method=request.method,
+        headers=request.headers,
+        form={k: v for k, v in form.items() if isinstance(v, str)},
+        body=body,
+    )
+
+
+def _webhook_handler(channel: str):
+    async def handler(request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        app = request.app
+        adapter: ChannelAdapter = app[RUNTIME].adapter(channel)
+        incoming = await http_request(request)
+        if not adapter.verify(incoming, app[SETTINGS].public_url):
+            metrics.REJECTED.labels(request.path).inc()
+            return web.Response(status=403, text="forbidden\n")
+        replies = []
+        for message in adapter.parse(incoming):
+            result = await app[PROCESSOR].process(message)
+            replies.extend(result.replies)
+        reply = adapter.render_reply(replies)
+        metrics.WEBHOOKS.labels(request.path).observe(time.perf_counter() - started)
+        return web.Response(status=reply.status, body=reply.body.encode(), content_type=reply.content_type,
+                            charset="utf-8")
+
+    return handler
+
+
+def _status_handler(channel: str):
+    async def handler(request: web.Request) -> web.Response:
+        app = request.app
+        adapter: ChannelAdapter = app[RUNTIME].adapter(channel)
+        incoming = await http_request(request)
+        if not adapter.verify(incoming, app[SETTINGS].public_url):
+            metrics.REJECTED.labels(request.path).inc()
+            return web.Response(status=403, text="forbidden\n")
+        update = adapter.parse_status(incoming)
+        if update is None:
+            return web.Response(status=400, text="not a status callback\n")
+        runtime = app[RUNTIME]
+        await runtime.db(runtime.store.apply_delivery_status, update.provider_message_id, update.status,
+                         update.error_code)
+        metrics.DELIVERY.labels(update.status).inc()
+        return web.Response(status=204)
+
+    return handler
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the store and Redis both answer, 503 naming the one that does not."""
+    runtime = request.app[RUNTIME]
+    checks = {"database": "ok", "redis": "ok"}
+
+    def ping_database() -> None:
+        with runtime.store.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    try:
+        await runtime.db(ping_database)
+    except SQLAlchemyError as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await request.app[REDIS].ping()
+    except (RedisError, OSError) as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return web.json_response({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)
+
+
+async def prometheus_metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition."""
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,198 @@
+"""The inbound path: record durably, deduplicate, lock the contact, run the dialogue, answer.
+
+The order is what makes it safe. The message is written to the SQL store before anything else, keyed
+by the provider's id, so a retry is recognized and nothing is lost if Redis or the process fails
+afterwards. The session (in Redis) is the commit point of a turn: it names the last message it took
+in, so a message replayed after a crash is not stepped twice. Messages left unprocessed (Redis away,
+a crash) are replayed by `replay_pending`, whose replies then go out through send jobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from channels.base import Choice, InboundMessage, Location, OutboundMessage, numbered_text
+from conversations import model as m
+from conversations.catalog import text as catalog_text
+from core.consent import Consent, keyword_consent
+from core.store import InboundRecord, OutboundDraft
+from gateway import metrics
+from gateway.dialogue import run_turn
+from gateway.effects import EffectScope
+from gateway.runtime import Runtime
+from gateway.sessions import ContactBusy, SessionStore
+
+log = logging.getLogger(__name__)
+
+TEXT_DEDUP_SECONDS = 10
+"""For providers that give no message id: the same text from the same sender within this is a repeat."""
+
+SendOutbound = Callable[[Sequence[int], str], None]
+"""Enqueue send jobs for recorded outbound message ids at a priority (a blocking call)."""
+
+
+@dataclass
+class InboundResult:
+    """What became of one inbound message, and what to answer in the webhook response."""
+
+    outcome: str
+    replies: list[OutboundMessage] = field(default_factory=list)
+
+
+class InboundProcessor:
+    """Runs inbound messages through the dialogue, one contact at a time."""
+
+    def __init__(
+        self, runtime: Runtime, sessions: SessionStore, redis_client: aioredis.Redis, send: SendOutbound
+    ) -> None:
+        self.runtime = runtime
+        self.sessions = sessions
+        self.redis = redis_client
+        self.send = send
+
+    async def process(self, message: InboundMessage, *, reply_inline: bool = True) -> InboundResult:
+        """Record and answer one message. With `reply_inline`, replies come back for the webhook
+        response (TwiML); otherwise they are recorded and sent by jobs."""
+        now = message.received_at or datetime.now(UTC)
+        if message.provider_message_id is None and await self._repeated_text(message):
+            return InboundResult("duplicate")
+        store = self.runtime.store
+        record = await self.runtime.db(
+            store.record_inbound,
+            channel=message.channel,
+            sender=message.sender,
+            recipient=message.recipient,
+            provider_message_id=message.provider_message_id,
+            body=message.text,
+            received_at=now,
+            sender_name=message.sender_name,
+        )
+        metrics.INBOUND.labels(message.channel, "duplicate" if record.duplicate else "new").inc()
+        if record.duplicate and record.processed:
+            return InboundResult("duplicate")
+        return await self._handle(message, record, now, reply_inline)
+
+    async def _handle(
+        self, message: InboundMessage, record: InboundRecord, now: datetime, reply_inline: bool
+    ) -> InboundResult:
+        store = self.runtime.store
+        context = self.runtime.dialogue_for(message.recipient)
+
+        consent = keyword_consent(
+            message.text, self.runtime.deployment.opt_out_keywords, self.runtime.deployment.opt_in_keywords
+        )
+        if consent is not None:
+            return await self._consent(message, record, consent, context, reply_inline)
+        if record.opted_out:
+            await self.runtime.db(store.finish_inbound, record.message_id, [])
+            return InboundResult("opted_out")
+
+        try:
+            async with self.sessions.locked(message.channel, message.sender) as held:
+                if record.duplicate and await self.runtime.db(store.is_processed, record.message_id):
+                    return InboundResult("duplicate")
+                session = held.session
+                if session.data.get("last_message_id") == record.message_id:
+                    await self.runtime.db(store.finish_inbound, record.message_id, [])
+                    return InboundResult("duplicate")
+                if session.language is None and record.language:
+                    session.language = record.language
+                scope = EffectScope(message.channel, record.contact_id, message.recipient, record.message_id, now)
+                session, says = await run_turn(self.runtime, session, user_message(message, now), context, scope)
+                session.data["last_message_id"] = record.message_id
+                held.session, held.changed = session, True
+        except (RedisError, ContactBusy, OSError) as exc:
+            log.warning("dialogue state unavailable, message %s kept for replay: %s", record.message_id, exc)
+            metrics.INBOUND.labels(message.channel, "deferred").inc()
+            language = record.language or context.default_language
+            busy = [self._outbound(message, m.Say(catalog_text(language, "service_busy", context)))]
+            return InboundResult("deferred", busy if reply_inline else [])
+
+        replies = [self._outbound(message, say) for say in says]
+        await self._finish(record.message_id, record.contact_id, replies, reply_inline)
+        return InboundResult("processed", replies if reply_inline else [])
+
+    async def _consent(
+        self, message: InboundMessage, record: InboundRecord, consent: Consent, context: m.DialogueContext,
+        reply_inline: bool,
+    ) -> InboundResult:
+        store = self.runtime.store
+        language = record.language or context.default_language
+        await self.runtime.db(store.set_opted_out, record.contact_id, consent is Consent.STOP)
+        key = "opted_out" if consent is Consent.STOP else "opted_in"
+        reply = self._outbound(message, m.Say(catalog_text(language, key, context)))
+        await self._finish(record.message_id, record.contact_id, [reply], reply_inline)
+        return InboundResult(consent.value, [reply] if reply_inline else [])
+
+    async def _finish(
+        self, message_id: int, contact_id: int, replies: list[OutboundMessage], reply_inline: bool
+    ) -> None:
+        drafts = [
+            OutboundDraft(
+                channel=r.channel, contact_id=contact_id, sender=r.sender, recipient=r.recipient,
+                body=numbered_text(r.text, r.choices), priority="replies", status="sent" if reply_inline else "queued",
+            )
+            for r in replies
+        ]
+        ids = await self.runtime.db(self.runtime.store.finish_inbound, message_id, drafts)
+        if not reply_inline and ids:
+            await self.runtime.db(self.send, ids, "replies")
+
+    def _outbound(self, message: InboundMessage, say: m.Say) -> OutboundMessage:
+        return OutboundMessage(
+            channel=message.channel,
+            recipient=message.sender,
+            sender=message.recipient,
+            text=say.text,
+            choices=tuple(Choice(o.key, o.label) for o in say.options),
+        )
+
+    async def _repeated_text(self, message: InboundMessage) -> bool:
+        digest = hashlib.sha1(message.text.encode()).hexdigest()
+        key = f"{self.sessions.prefix}:dedup:{message.channel}:{message.sender}:{digest}"
+        try:
+            return not await self.redis.set(key, "1", nx=True, ex=TEXT_DEDUP_SECONDS)
+        except RedisError:
+            return False
+
+    async def replay_pending(self, older_than: timedelta = timedelta(seconds=10), limit: int = 100) -> int:
+        """Process messages left unprocessed (Redis was away, a process died); replies go by jobs."""
+        cutoff = datetime.now(UTC) - older_than
+        pending = await self.runtime.db(self.runtime.store.pending_inbound, cutoff, limit)
+        done = 0
+        for item in pending:
+            message = InboundMessage(
+                channel=item.channel, sender=item.sender, recipient=item.recipient,
+                provider_message_id=item.provider_message_id, text=item.body, received_at=item.received_at,
+            )
+            record = InboundRecord(
+                message_id=item.message_id, contact_id=item.contact_id, duplicate=True, processed=False,
+                language=item.language, opted_out=item.opted_out,
+            )
+            result = await self._handle(message, record, item.received_at, reply_inline=False)
+            if result.outcome == "deferred":
+                break
+            done += 1
+        return done
+
+
+def user_message(message: InboundMessage, now: datetime) -> m.UserMessage:
+    """The dialogue's view of an inbound message."""
+    location: Location | None = message.location
+    return m.UserMessage(
+        text=message.text,
+        at=now,
+        button=message.button_payload,
+        media_count=len(message.media),
+        lat=location.lat if location else None,
+        lon=location.lon if location else None,
+        location_text=location.text if location else "",
+        sender_name=message.sender_name,
+    )

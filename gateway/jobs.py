@@ -1,0 +1,158 @@
+"""RQ jobs: sending one outbound message, and telling a citizen of a status change.
+
+Jobs take ids, read the rest from the SQL store, and are safe to run twice: a send first claims its
+message (queued -> sending) in one UPDATE, so a message queued twice goes out once. Provider errors
+are classed by the channel: retryable ones are tried again later (honouring `Retry-After`) until the
+deployment's attempt limit, then the message is marked failed where staff can see it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import redis
+import redis.asyncio as aioredis
+from rq import Queue, get_current_job
+
+from channels.base import Choice, OutboundMessage, SendError, numbered_text
+from conversations import model as m
+from core.store import OutboundDraft
+from gateway import metrics
+from gateway.dialogue import run_turn
+from gateway.effects import EffectScope
+from gateway.queues import BULK, enqueue_sends, queue_name
+from gateway.runtime import Runtime, build_runtime
+from gateway.sessions import SessionStore
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_runtime: Runtime | None = None
+
+
+def worker_runtime() -> Runtime:
+    """This process's runtime, built from the environment on first use."""
+    global _runtime
+    if _runtime is None:
+        _runtime = build_runtime(Settings.from_env(), prepare_database=False)
+    return _runtime
+
+
+def use_runtime(runtime: Runtime | None) -> None:
+    """Make jobs in this process use `runtime` (the demo, tests running a worker in-process)."""
+    global _runtime
+    _runtime = runtime
+
+
+def sync_redis(settings: Settings) -> redis.Redis:
+    """A blocking Redis client for enqueuing."""
+    return redis.Redis.from_url(settings.redis_url)
+
+
+async def send_message(message_id: int) -> str:
+    """Send one recorded outbound message through its channel."""
+    runtime = worker_runtime()
+    store = runtime.store
+    row = store.claim_outbound(message_id)
+    if row is None:
+        return "skipped"
+    if row.opted_out:
+        store.mark_failed(message_id, "opted_out", "the citizen opted out (STOP)")
+        metrics.OUTBOUND.labels(row.channel, "opted_out").inc()
+        return "failed"
+    adapter = runtime.adapter(row.channel)
+    outbound = OutboundMessage(
+        channel=row.channel,
+        recipient=row.recipient,
+        sender=row.sender,
+        text=row.body,
+        status_callback=runtime.settings.status_callback_url(),
+    )
+    try:
+        result = await adapter.send(outbound)
+    except SendError as error:
+        return _after_failure(runtime, message_id, row.channel, row.contact_id, row.attempts, error)
+    store.mark_sent(message_id, result.provider_message_id, result.status)
+    metrics.OUTBOUND.labels(row.channel, "sent").inc()
+    return "sent"
+
+
+def _after_failure(
+    runtime: Runtime, message_id: int, channel: str, contact_id: int, attempts: int, error: SendError
+) -> str:
+    store = runtime.store
+    policy = runtime.deployment.outbound
+    if error.opted_out:
+        store.set_opted_out(contact_id, True)
+    if error.retryable and attempts + 1 < policy.max_attempts:
+        backoff = policy.backoff_seconds[min(attempts, len(policy.backoff_seconds) - 1)]
+        delay = max(float(backoff), error.retry_after or 0.0)
+        store.mark_retrying(message_id, error.code, str(error))
+        job = get_current_job()
+        connection = job.connection if job is not None else sync_redis(runtime.settings)
+        origin = job.origin if job is not None else queue_name(runtime.settings.queue_prefix, BULK)
+        Queue(origin, connection=connection).enqueue_in(
+            timedelta(seconds=delay), send_message, message_id, job_id=f"send-{message_id}-retry{attempts + 1}"
+        )
+        metrics.OUTBOUND.labels(channel, "retrying").inc()
+        log.info("message %s: %s; retrying in %.1f s", message_id, error, delay)
+        return "retrying"
+    store.mark_failed(message_id, error.code, str(error))
+    metrics.OUTBOUND.labels(channel, "failed").inc()
+    log.warning("message %s failed for good: %s", message_id, error)
+    return "failed"
+
+
+async def notify_status_change(reference: str, event_id: int) -> str:
+    """Tell the citizen, on the channel the case came from and in their language, that its status changed."""
+    runtime = worker_runtime()
+    client = aioredis.Redis.from_url(runtime.settings.redis_url)
+    try:
+        drafts = await status_notice(runtime, SessionStore(client, runtime.settings.queue_prefix), reference,
+                                     event_id)
+    finally:
+        await client.aclose()
+    if drafts is None:
+        return "nothing to tell"
+    ids = runtime.store.record_outbound(drafts)
+    runtime.store.mark_notified(event_id)
+    enqueue_sends(sync_redis(runtime.settings), runtime.settings.queue_prefix, ids, BULK)
+    return f"queued {len(ids)}"
+
+
+async def status_notice(
+    runtime: Runtime, sessions: SessionStore, reference: str, event_id: int
+) -> list[OutboundDraft] | None:
+    """The messages that tell of one status event, after stepping the citizen's dialogue with it."""
+    store = runtime.store
+    notice = store.status_notice(reference, event_id)
+    if notice is None or notice.opted_out or not notice.recipient:
+        if notice is not None:
+            store.mark_notified(event_id)
+        return None
+    event = m.StatusChanged(
+        reference=reference,
+        status=notice.status,
+        note=notice.note,
+        administration=dict(runtime.deployment.administration_names(notice.administration_code)),
+        at=datetime.now(UTC),
+    )
+    context = runtime.dialogue_for(notice.channel_address)
+    scope = EffectScope(notice.channel, notice.contact_id, notice.channel_address, None, event.at)
+    async with sessions.locked(notice.channel, notice.recipient) as held:
+        if held.session.language is None:
+            held.session.language = notice.language
+        session, says = await run_turn(runtime, held.session, event, context, scope)
+        held.session, held.changed = session, True
+    return [
+        OutboundDraft(
+            channel=notice.channel, contact_id=notice.contact_id, sender=notice.channel_address,
+            recipient=notice.recipient, body=_rendered(say), priority=BULK, case_id=notice.case_id,
+        )
+        for say in says
+    ]
+
+
+def _rendered(say: m.Say) -> str:
+    return numbered_text(say.text, [Choice(o.key, o.label) for o in say.options])

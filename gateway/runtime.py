@@ -1,0 +1,94 @@
+"""The composition of one process: configuration, SQL store, dialogue contexts and channel adapters.
+
+Built once per gateway or worker process; everything here is safe to share across requests. The
+Redis clients are not here: they belong to an event loop (the app's, or a job's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+from channels.base import REGISTRY, ChannelAdapter
+from conversations.model import CategoryOption, DialogueContext
+from core.config import Deployment, load_config
+from core.db import make_engine, migrate
+from core.store import CaseStore
+from gateway.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Runtime:
+    """Shared, loop-independent resources of one process."""
+
+    settings: Settings
+    deployment: Deployment
+    store: CaseStore
+    executor: ThreadPoolExecutor
+    adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
+    _contexts: dict[str, DialogueContext] = field(default_factory=dict)
+
+    async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking store call on the store's thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(function, *args, **kwargs))
+
+    def adapter(self, channel: str) -> ChannelAdapter:
+        """The adapter of a registered channel, built on first use."""
+        if channel not in self.adapters:
+            self.adapters[channel] = REGISTRY.adapter_class(channel).from_env(self.settings.env)
+        return self.adapters[channel]
+
+    def dialogue_for(self, recipient: str) -> DialogueContext:
+        """The dialogue context of the profile our number `recipient` belongs to."""
+        profile = self.deployment.profile_for(recipient)
+        key = profile.number or ""
+        if key not in self._contexts:
+            self._contexts[key] = dialogue_context(self.deployment, profile)
+        return self._contexts[key]
+
+    def close(self) -> None:
+        """Stop the thread pool and dispose of the SQL engine."""
+        self.executor.shutdown(wait=False)
+        self.store.engine.dispose()
+
+
+def dialogue_context(deployment: Deployment, profile: Any = None) -> DialogueContext:
+    """What the dialogue needs of the deployment (and of the number's profile, when it has one)."""
+    texts = {lang: dict(entries) for lang, entries in deployment.texts.items()}
+    languages = tuple(deployment.languages)
+    default_language = deployment.default_language
+    if profile is not None:
+        for lang, entries in (getattr(profile, "texts", None) or {}).items():
+            texts.setdefault(lang, {}).update(entries)
+        languages = tuple(getattr(profile, "languages", None) or languages)
+        default_language = getattr(profile, "default_language", None) or default_language
+    return DialogueContext(
+        categories=tuple(CategoryOption(c.code, dict(c.names)) for c in deployment.categories),
+        languages=languages,
+        default_language=default_language,
+        darija_latin_language=deployment.darija_latin_language,
+        session_timeout=timedelta(minutes=deployment.session_timeout_minutes),
+        resume_notice_after=timedelta(minutes=deployment.resume_notice_minutes),
+        max_misses=deployment.max_misses,
+        texts=texts,
+    )
+
+
+def build_runtime(settings: Settings, *, prepare_database: bool = True) -> Runtime:
+    """Load configuration, open (and migrate) the store."""
+    deployment = load_config(settings.config_path)
+    engine = make_engine(settings.database_url)
+    if prepare_database:
+        migrate(engine)
+    store = CaseStore(engine, deployment)
+    if prepare_database:
+        store.sync_reference_data()
+    return Runtime(settings, deployment, store, ThreadPoolExecutor(max_workers=4, thread_name_prefix="store"))

@@ -1,0 +1,38 @@
+"""The gateway's settings, read once from the environment (all optional for a local run)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the state lives and how providers reach us. Channel credentials stay in `env`."""
+
+    database_url: str = "sqlite:///var/hotline.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    media_dir: str = "var/media"
+    public_url: str | None = None
+    config_path: str | None = None
+    queue_prefix: str = "hotline"
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """`HOTLINE_*` variables, with the embedded defaults of DESIGN.md §5."""
+        env = dict(os.environ if env is None else env)
+        return cls(
+            database_url=env.get("HOTLINE_DATABASE_URL") or cls.database_url,
+            redis_url=env.get("HOTLINE_REDIS_URL") or cls.redis_url,
+            media_dir=env.get("HOTLINE_MEDIA_DIR") or cls.media_dir,
+            public_url=(env.get("HOTLINE_PUBLIC_URL") or "").rstrip("/") or None,
+            config_path=env.get("HOTLINE_CONFIG") or None,
+            queue_prefix=env.get("HOTLINE_QUEUE_PREFIX") or cls.queue_prefix,
+            env=env,
+        )
+
+    def status_callback_url(self) -> str | None:
+        """Where Twilio should report delivery: only known when the public URL is."""
+        return f"{self.public_url}/webhooks/twilio/status" if self.public_url else None

@@ -1,0 +1,106 @@
+"""Migrations: an empty database reaches head, a re-run changes nothing, the schema matches the tables."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Engine
+
+from core.db import contacts, current_revision, make_engine, metadata, migrate, normalize_url
+
+TABLES = {
+    "administrations", "categories", "contacts", "cases", "case_events", "messages", "attachments",
+    "conversations", "staff", "api_tokens", "audit_log",
+}  # fmt: skip
+
+
+def test_migrate_empty_database_and_rerun(fresh_database_url: str) -> None:
+    engine = make_engine(fresh_database_url)
+    try:
+        assert current_revision(engine) is None
+        migrate(engine)
+        assert current_revision(engine) == "0001"
+        assert set(sa.inspect(engine).get_table_names()) >= TABLES
+        migrate(engine)  # idempotent
+        assert current_revision(engine) == "0001"
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_migrations(fresh_database_url: str) -> None:
+    engines = [make_engine(fresh_database_url) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def run(engine: Engine) -> None:
+        try:
+            migrate(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        if errors:
+            raise errors[0]
+        assert current_revision(engines[0]) == "0001"
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_timestamps_are_aware_utc(engine: Engine) -> None:
+    cairo = timezone(timedelta(hours=2))
+    written = datetime(2026, 11, 23, 14, 30, tzinfo=cairo)
+    with engine.begin() as conn:
+        contact_id = conn.execute(
+            sa.insert(contacts)
+            .values(phone=None, telegram_user_id=f"tz-{id(written)}", created_at=written, updated_at=written)
+            .returning(contacts.c.id)
+        ).scalar_one()
+    with engine.connect() as conn:
+        read = conn.execute(sa.select(contacts.c.created_at).where(contacts.c.id == contact_id)).scalar_one()
+    assert read.tzinfo is not None and read.utcoffset() == timedelta(0)
+    assert read == written and read == datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
+
+
+def test_naive_datetimes_are_refused(engine: Engine) -> None:
+    with pytest.raises(sa.exc.StatementError, match="naive"), engine.begin() as conn:
+        conn.execute(
+            sa.insert(contacts).values(
+                telegram_user_id="naive", created_at=datetime(2026, 1, 1), updated_at=datetime(2026, 1, 1)
+            )
+        )
+
+
+def test_sqlite_engine_settings(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "hotline.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+        assert path.parent.is_dir()
+    finally:
+        engine.dispose()
+
+
+def test_postgres_urls_use_psycopg() -> None:
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("sqlite:///var/hotline.db") == "sqlite:///var/hotline.db"
+    assert make_engine("postgresql://u@127.0.0.1/db").dialect.driver == "psycopg"

@@ -1,0 +1,129 @@
+"""A local Twilio REST API: creates messages as api.twilio.com does and records what it was sent.
+
+Responses can be scripted per recipient (an error status with a Twilio error code, or a 429 with
+`Retry-After`), so tests can make the provider fail and then recover.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from aiohttp import web
+
+
+@dataclass
+class ScriptedFailure:
+    """One failure the emulator answers with instead of creating the message."""
+
+    status: int
+    code: int | None = None
+    message: str = "scripted failure"
+    retry_after: str | None = None
+
+
+@dataclass
+class CreatedMessage:
+    """A message the emulator accepted."""
+
+    sid: str
+    to: str
+    sender: str
+    body: str
+    status_callback: str | None
+    form: dict[str, str]
+    at: float
+
+
+@dataclass
+class TwilioEmulator:
+    """State of the fake account: credentials, accepted messages, scripted failures."""
+
+    account_sid: str = "AC" + "0" * 30 + "01"
+    auth_token: str = "emulator-auth-token"
+    url: str = ""
+    messages: list[CreatedMessage] = field(default_factory=list)
+    requests: list[dict[str, str]] = field(default_factory=list)
+    failures: dict[str, list[ScriptedFailure]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, to: str, *failures: ScriptedFailure) -> None:
+        """Answer the next sends to `to` with these failures, in order."""
+        with self.lock:
+            self.failures.setdefault(to, []).extend(failures)
+
+    def sent_to(self, to: str) -> list[CreatedMessage]:
+        """Messages accepted for one recipient, in order."""
+        with self.lock:
+            return [m for m in self.messages if m.to == to]
+
+    def app(self) -> web.Application:
+        """The aiohttp application speaking Twilio's wire format."""
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create_message)
+        return app
+
+    def _authorized(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return user == self.account_sid and password == self.auth_token
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        if not self._authorized(request) or request.match_info["sid"] != self.account_sid:
+            return _error(401, 20003, "Authenticate")
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        to = form.get("To", "")
+        with self.lock:
+            self.requests.append(form)
+            queued = self.failures.get(to)
+            failure = queued.pop(0) if queued else None
+        if failure is not None:
+            response = _error(failure.status, failure.code, failure.message)
+            if failure.retry_after is not None:
+                response.headers["Retry-After"] = failure.retry_after
+            return response
+        if not to or not (form.get("Body") or form.get("ContentSid") or form.get("MediaUrl")):
+            return _error(400, 21602, "Message body is required.")
+        sid = "SM" + secrets.token_hex(16)
+        with self.lock:
+            self.messages.append(
+                CreatedMessage(sid, to, form.get("From", ""), form.get("Body", ""),
+                               form.get("StatusCallback"), form, time.monotonic())
+            )
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        body = {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": form.get("Body", ""),
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From"),
+            "messaging_service_sid": None,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {"media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media.json"},
+            "to": to,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
+        return web.json_response(body, status=201)
+
+
+def _error(status: int, code: int | None, message: str) -> web.Response:
+    body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status}
+    return web.json_response(body, status=status)
