@@ -78,6 +78,11 @@ class NoticesMixin(StoreBase):
             )
         return result.rowcount > 0
 
+    def release_notice(self, event_id: int) -> None:
+        """Undo `mark_notified` when telling the citizen failed before anything was recorded."""
+        with self.write() as conn:
+            conn.execute(sa.update(case_events).where(case_events.c.id == event_id).values(notified_at=None))
+
     def unnotified_events(self, older_than: datetime, limit: int = 200) -> list[tuple[str, int]]:
         """(reference, event id) of status events written before `older_than` and not yet told, oldest first."""
         query = (

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from core import references
 from core.access import can_change_status, can_view_case
-from core.lifecycle import InvalidTransition
+from core.lifecycle import NOTE_REQUIRED, STATUSES, InvalidTransition
 from core.store import CaseNotFound, Staff
 from gateway.casework import change_status
 from gateway.keys import RQ_REDIS, RUNTIME
@@ -77,6 +77,11 @@ async def post_status(request: web.Request) -> web.Response:
     note = payload.get("note") or ""
     if not isinstance(note, str):
         return _error(400, "bad_request", "note must be a string")
+    status = payload["status"]
+    if status not in STATUSES:
+        return _error(400, "unknown_status", f"status must be one of: {', '.join(STATUSES)}")
+    if status in NOTE_REQUIRED and not note.strip():
+        return _error(400, "note_required", f"{status} needs a note: the reasoned answer the citizen will read")
     reference = _reference(request)
     if reference is None:
         return _error(404, "not_found", "not a valid case reference")
@@ -89,7 +94,7 @@ async def post_status(request: web.Request) -> web.Response:
     try:
         change = await runtime.db(
             change_status, runtime.store, request.app[RQ_REDIS], runtime.settings.queue_prefix,
-            reference, payload["status"], staff.username, note,
+            reference, status, staff.username, note,
         )
     except InvalidTransition as exc:
         return _error(409, "invalid_transition", str(exc))

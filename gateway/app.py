@@ -12,8 +12,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-import redis
-import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
@@ -26,10 +24,11 @@ from gateway.api import add_api_routes
 from gateway.inbound import InboundProcessor
 from gateway.keys import PROCESSOR, REDIS, RQ_REDIS, RUNTIME, SETTINGS
 from gateway.queues import enqueue_sends
+from gateway.redis_clients import async_client, sync_client
 from gateway.runtime import Runtime, build_runtime
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
-from gateway.sweeper import sweep_forever
+from gateway.sweeper import SweepPolicy, sweep_forever
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +37,15 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 """Twilio posts at most a few kilobytes; anything far larger is refused before it is parsed."""
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None, *, sweep_interval: float = 5.0) -> web.Application:
+def create_app(
+    settings: Settings, runtime: Runtime | None = None, *, sweep: SweepPolicy | None = None
+) -> web.Application:
     """The gateway application. Pass `runtime` to share one already built (tests, the demo)."""
     app = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_runtime_ctx(runtime))
     app.cleanup_ctx.append(_redis_ctx)
-    app.cleanup_ctx.append(_sweeper_ctx(sweep_interval))
+    app.cleanup_ctx.append(_sweeper_ctx(sweep or SweepPolicy()))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", prometheus_metrics)
     status_routes: set[str] = set()
@@ -73,9 +74,9 @@ def _runtime_ctx(given: Runtime | None):
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    client = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    client = async_client(settings.redis_url)
     app[REDIS] = client
-    app[RQ_REDIS] = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    app[RQ_REDIS] = sync_client(settings.redis_url)
     runtime = app[RUNTIME]
     sessions = SessionStore(client, settings.queue_prefix)
 
@@ -88,9 +89,9 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RQ_REDIS].close()
 
 
-def _sweeper_ctx(interval: float):
+def _sweeper_ctx(policy: SweepPolicy):
     async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sweep_forever(app[PROCESSOR], app[RQ_REDIS], app[REDIS], interval))
+        task = asyncio.create_task(sweep_forever(app[PROCESSOR], app[RQ_REDIS], app[REDIS], policy))
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -25,6 +25,4 @@ def change_status(
     if tell_citizen(status, actor):
         with contextlib.suppress(RedisError):
             enqueue_status_notice(connection, prefix, reference, change.event_id)
-    else:
-        store.mark_notified(change.event_id)
     return change

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.redis_clients import sync_client
 from gateway.redis_server import RedisUnavailable, ensure_redis
 from gateway.settings import Settings
 
@@ -91,12 +92,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    import redis
     from rq import Worker
 
     from gateway.queues import queues
 
-    connection = redis.Redis.from_url(settings.redis_url)
+    connection = sync_client(settings.redis_url, socket_timeout=None)
     worker = Worker(queues(connection, settings.queue_prefix), connection=connection)
     worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
     return 0
@@ -174,14 +174,12 @@ def _case(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _set_status(settings: Settings, store: Any, reference: str, args: argparse.Namespace) -> int:
-    import redis
-
     from core.lifecycle import InvalidTransition
     from core.references import display
     from core.store import CaseNotFound
     from gateway.casework import change_status
 
-    connection = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    connection = sync_client(settings.redis_url)
     try:
         change = change_status(store, connection, settings.queue_prefix, reference, args.status, args.actor,
                                args.note)

@@ -12,9 +12,6 @@ import secrets
 import sys
 from datetime import UTC, datetime
 
-import redis
-import redis.asyncio as aioredis
-
 from channels.base import InboundMessage, numbered_text
 from core import references
 from core.lifecycle import InvalidTransition
@@ -22,6 +19,7 @@ from core.store import CaseNotFound
 from gateway.casework import change_status
 from gateway.inbound import InboundProcessor
 from gateway.jobs import status_notice
+from gateway.redis_clients import async_client, sync_client
 from gateway.runtime import build_runtime
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
@@ -32,7 +30,7 @@ HELP = "Type as a citizen would. /status REF STATUS note  (staff changes a case)
 async def run_demo(settings: Settings, phone: str, to: str) -> int:
     """Chat until end of input or `/quit`."""
     runtime = await asyncio.to_thread(build_runtime, settings)
-    client = aioredis.Redis.from_url(settings.redis_url)
+    client = async_client(settings.redis_url)
     sessions = SessionStore(client, f"{settings.queue_prefix}-demo")
     processor = InboundProcessor(runtime, sessions, client, lambda ids, priority: None)
     loop = asyncio.get_running_loop()
@@ -73,13 +71,14 @@ async def _staff_change(runtime, sessions: SessionStore, settings: Settings, lin
     note = parts[3] if len(parts) > 3 else ""
     try:
         change = await runtime.db(
-            change_status, runtime.store, redis.Redis.from_url(settings.redis_url),
+            change_status, runtime.store, sync_client(settings.redis_url),
             f"{settings.queue_prefix}-demo", reference, parts[2], "demo-officer", note,
         )
     except (InvalidTransition, CaseNotFound) as exc:
         print(f"[staff] {exc}", file=sys.stderr)
         return
     print(f"[staff] {references.display(reference)}: {change.previous} -> {change.case.status}")
+    await runtime.db(runtime.store.mark_notified, change.event_id)
     drafts = await status_notice(runtime, sessions, reference, change.event_id) or []
     for draft in drafts:
         _print_bot(draft.body)

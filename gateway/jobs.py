@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-import redis
-import redis.asyncio as aioredis
 from rq import Queue, get_current_job
 
 from channels.base import Choice, OutboundMessage, SendError, numbered_text
@@ -22,6 +20,7 @@ from gateway import metrics
 from gateway.dialogue import run_turn
 from gateway.effects import EffectScope
 from gateway.queues import BULK, enqueue_sends, queue_name
+from gateway.redis_clients import async_client, sync_client
 from gateway.runtime import Runtime, build_runtime
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
@@ -43,11 +42,6 @@ def use_runtime(runtime: Runtime | None) -> None:
     """Make jobs in this process use `runtime` (the demo, tests running a worker in-process)."""
     global _runtime
     _runtime = runtime
-
-
-def sync_redis(settings: Settings) -> redis.Redis:
-    """A blocking Redis client for enqueuing."""
-    return redis.Redis.from_url(settings.redis_url)
 
 
 async def send_message(message_id: int) -> str:
@@ -90,7 +84,7 @@ def _after_failure(
         delay = max(float(backoff), error.retry_after or 0.0)
         store.mark_retrying(message_id, error.code, str(error))
         job = get_current_job()
-        connection = job.connection if job is not None else sync_redis(runtime.settings)
+        connection = job.connection if job is not None else sync_client(runtime.settings.redis_url)
         origin = job.origin if job is not None else queue_name(runtime.settings.queue_prefix, BULK)
         Queue(origin, connection=connection).enqueue_in(
             timedelta(seconds=delay), send_message, message_id, job_id=f"send-{message_id}-retry{attempts + 1}"
@@ -105,19 +99,29 @@ def _after_failure(
 
 
 async def notify_status_change(reference: str, event_id: int) -> str:
-    """Tell the citizen, on the channel the case came from and in their language, that its status changed."""
+    """Tell the citizen, on the channel the case came from and in their language, that its status changed.
+
+    The event is claimed first (marked notified in one UPDATE), so a notice queued twice (the sweeper
+    re-queues notices whose job seems lost) is told once; if building the messages fails, the claim
+    is released for the retry. Once the messages are recorded, their sending is the send jobs' work.
+    """
     runtime = worker_runtime()
-    client = aioredis.Redis.from_url(runtime.settings.redis_url)
+    store = runtime.store
+    if not store.mark_notified(event_id):
+        return "already told"
+    client = async_client(runtime.settings.redis_url)
     try:
         drafts = await status_notice(runtime, SessionStore(client, runtime.settings.queue_prefix), reference,
                                      event_id)
+    except BaseException:
+        store.release_notice(event_id)
+        raise
     finally:
         await client.aclose()
-    if drafts is None:
+    if not drafts:
         return "nothing to tell"
-    ids = runtime.store.record_outbound(drafts)
-    runtime.store.mark_notified(event_id)
-    enqueue_sends(sync_redis(runtime.settings), runtime.settings.queue_prefix, ids, BULK)
+    ids = store.record_outbound(drafts)
+    enqueue_sends(sync_client(runtime.settings.redis_url), runtime.settings.queue_prefix, ids, BULK)
     return f"queued {len(ids)}"
 
 
@@ -128,8 +132,6 @@ async def status_notice(
     store = runtime.store
     notice = store.status_notice(reference, event_id)
     if notice is None or notice.opted_out or not notice.recipient:
-        if notice is not None:
-            store.mark_notified(event_id)
         return None
     event = m.StatusChanged(
         reference=reference,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -22,19 +23,32 @@ from gateway.queues import REPLIES, enqueue_sends, enqueue_status_notice
 log = logging.getLogger(__name__)
 
 
-async def sweep_once(processor: InboundProcessor, connection: redis.Redis, client: aioredis.Redis) -> None:
+@dataclass(frozen=True)
+class SweepPolicy:
+    """How often to sweep, and how old a piece of work must be before it counts as left behind
+    (younger work may still be in the hands of a request or a job)."""
+
+    interval: timedelta = timedelta(seconds=5)
+    inbound_after: timedelta = timedelta(seconds=10)
+    outbound_after: timedelta = timedelta(minutes=2)
+    notice_after: timedelta = timedelta(seconds=30)
+
+
+async def sweep_once(
+    processor: InboundProcessor, connection: redis.Redis, client: aioredis.Redis, policy: SweepPolicy
+) -> None:
     """One round of catch-up, if no other process is doing it."""
     runtime = processor.runtime
     prefix = runtime.settings.queue_prefix
     if not await client.set(f"{prefix}:sweeper", "1", nx=True, ex=30):
         return
     try:
-        await processor.replay_pending()
+        await processor.replay_pending(older_than=policy.inbound_after)
         now = datetime.now(UTC)
-        stale = await runtime.db(runtime.store.stale_outbound, now - timedelta(minutes=2), 200)
+        stale = await runtime.db(runtime.store.stale_outbound, now - policy.outbound_after, 200)
         if stale:
             await runtime.db(enqueue_sends, connection, prefix, stale, REPLIES)
-        unnotified = await runtime.db(runtime.store.unnotified_events, now - timedelta(seconds=30), 200)
+        unnotified = await runtime.db(runtime.store.unnotified_events, now - policy.notice_after, 200)
         for reference, event_id in unnotified:
             await runtime.db(enqueue_status_notice, connection, prefix, reference, event_id)
     finally:
@@ -42,12 +56,12 @@ async def sweep_once(processor: InboundProcessor, connection: redis.Redis, clien
 
 
 async def sweep_forever(
-    processor: InboundProcessor, connection: redis.Redis, client: aioredis.Redis, interval: float = 5.0
+    processor: InboundProcessor, connection: redis.Redis, client: aioredis.Redis, policy: SweepPolicy
 ) -> None:
-    """Run `sweep_once` every `interval` seconds until cancelled, surviving Redis and store outages."""
+    """Run `sweep_once` every `policy.interval` until cancelled, surviving Redis and store outages."""
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(policy.interval.total_seconds())
         try:
-            await sweep_once(processor, connection, client)
+            await sweep_once(processor, connection, client, policy)
         except (RedisError, SQLAlchemyError, OSError) as exc:
             log.warning("sweep skipped: %s", exc)
