@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,12 @@ class ContactsMixin(StoreBase):
         bare = strip_channel_prefix(address)
         return contacts.c.phone, normalize_phone(bare, self.deployment.default_region) or bare
 
+    @functools.cached_property
+    def _contact_by(self) -> dict[str, sa.Select[Any]]:
+        """Lookups by phone and by Telegram id, built once (they run for every inbound message)."""
+        return {column.name: sa.select(contacts).where(column == sa.bindparam("value"))
+                for column in (contacts.c.phone, contacts.c.telegram_user_id)}
+
     def get_or_create_contact_in(
         self, conn: Connection, address: str, address_kind: str, name: str, now: datetime
     ) -> ContactRecord:
@@ -52,7 +59,7 @@ class ContactsMixin(StoreBase):
         column, value = self.contact_key(address, address_kind)
         if not value:
             raise ValueError("empty contact address")
-        row = conn.execute(sa.select(contacts).where(column == value)).first()
+        row = conn.execute(self._contact_by[column.name], {"value": value}).first()
         if row is not None:
             return contact_from_row(row)
         stmt = (

@@ -6,6 +6,8 @@ become `+212612...`. Short codes (Egypt's 16528) are not E.164 numbers and are n
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from phonenumbers import PhoneNumberType, shortnumberinfo
 
@@ -34,8 +36,11 @@ def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
         return None
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalize_phone(raw: str, region: str) -> str | None:
-    """E.164 (`+212612345678`) for a valid number, local ones read in `region`; else None."""
+    """E.164 (`+212612345678`) for a valid number, local ones read in `region`; else None.
+
+    Memoized: every inbound message normalizes its sender, and parsing is the costly part."""
     number = _parse(raw, region)
     if number is None or not phonenumbers.is_valid_number(number):
         return None

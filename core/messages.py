@@ -12,6 +12,7 @@ Provider ids are unique per (channel, direction): for Telegram, whose message id
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection
 from core.contact_store import ContactsMixin
 from core.db import contacts, messages
 from core.records import InboundRecord, OutboundDraft, OutboundRow, PendingInbound
-from core.storebase import utcnow
+from core.storebase import StoreBase, utcnow
 
 STATUS_RANK: dict[str, int] = {
     "received": 0,
@@ -54,21 +55,13 @@ class MessagesMixin(ContactsMixin):
 
     # -- inbound ---------------------------------------------------------------------------------
 
+    @functools.cached_property
+    def _inbound_statements(self) -> _InboundStatements:
+        return _InboundStatements(self)
+
     def _existing_inbound(self, conn: Connection, channel: str, provider_message_id: str) -> InboundRecord | None:
         row = conn.execute(
-            sa.select(
-                messages.c.id,
-                messages.c.contact_id,
-                messages.c.processed_at,
-                contacts.c.language,
-                contacts.c.opted_out,
-            )
-            .select_from(messages.outerjoin(contacts, contacts.c.id == messages.c.contact_id))
-            .where(
-                messages.c.channel == channel,
-                messages.c.direction == "in",
-                messages.c.provider_message_id == provider_message_id,
-            )
+            self._inbound_statements.existing, {"channel": channel, "provider_message_id": provider_message_id}
         ).first()
         if row is None:
             return None
@@ -93,36 +86,32 @@ class MessagesMixin(ContactsMixin):
         address_kind: str = "phone",
         payload: dict[str, Any] | None = None,
     ) -> InboundRecord:
-        """Record an inbound message and its contact in one transaction; a known provider id: duplicate."""
+        """Record an inbound message and its contact in one transaction; a known provider id: duplicate.
+
+        The insert comes first (`ON CONFLICT DO NOTHING`): a repeat is the rare case, so it alone pays
+        for the extra lookup."""
         now = utcnow()
         with self.write() as conn:
-            if provider_message_id is not None:
-                existing = self._existing_inbound(conn, channel, provider_message_id)
-                if existing is not None:
-                    return existing
             contact = self.get_or_create_contact_in(conn, sender, address_kind, sender_name, now)
-            stmt = (
-                self.insert(messages)
-                .values(
-                    direction="in",
-                    channel=channel,
-                    contact_id=contact.id,
-                    provider_message_id=provider_message_id,
-                    sender=sender[:64],
-                    recipient=recipient[:64],
-                    body=body,
-                    payload=payload,
-                    status="received",
-                    status_rank=0,
-                    attempts=0,
-                    priority="replies",
-                    created_at=received_at or now,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing()
-                .returning(messages.c.id)
-            )
-            row = conn.execute(stmt).first()
+            row = conn.execute(
+                self._inbound_statements.insert,
+                {
+                    "direction": "in",
+                    "channel": channel,
+                    "contact_id": contact.id,
+                    "provider_message_id": provider_message_id,
+                    "sender": sender[:64],
+                    "recipient": recipient[:64],
+                    "body": body,
+                    "payload": payload,
+                    "status": "received",
+                    "status_rank": 0,
+                    "attempts": 0,
+                    "priority": "replies",
+                    "created_at": received_at or now,
+                    "updated_at": now,
+                },
+            ).first()
             if row is None and provider_message_id is not None:
                 existing = self._existing_inbound(conn, channel, provider_message_id)
                 if existing is not None:
@@ -142,15 +131,7 @@ class MessagesMixin(ContactsMixin):
         """Mark an inbound message processed and record its replies, once: a second call records nothing."""
         now = utcnow()
         with self.write() as conn:
-            result = conn.execute(
-                sa.update(messages)
-                .where(
-                    messages.c.id == message_id,
-                    messages.c.direction == "in",
-                    messages.c.processed_at.is_(None),
-                )
-                .values(processed_at=now, updated_at=now)
-            )
+            result = conn.execute(self._inbound_statements.finish, {"message_id": message_id, "now": now})
             if result.rowcount == 0:
                 return []
             return self._insert_outbound(conn, replies, now)
@@ -222,6 +203,8 @@ class MessagesMixin(ContactsMixin):
                     "processed_at": None,
                 }
             )
+        if len(rows) == 1:
+            return [conn.execute(self._inbound_statements.insert_one, rows[0]).scalar_one()]
         stmt = sa.insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
         return [row.id for row in conn.execute(stmt, rows)]
 
@@ -403,3 +386,28 @@ class MessagesMixin(ContactsMixin):
 def _code(error_code: Any) -> str | None:
     """An error code as stored (text, at most 32 characters)."""
     return None if error_code in (None, "") else str(error_code)[:32]
+
+
+class _InboundStatements:
+    """The inbound path's statements, built once per store: SQLAlchemy then reuses their compiled form
+    instead of rebuilding and re-keying them for every message."""
+
+    def __init__(self, store: StoreBase) -> None:
+        self.existing = (
+            sa.select(messages.c.id, messages.c.contact_id, messages.c.processed_at, contacts.c.language,
+                      contacts.c.opted_out)
+            .select_from(messages.outerjoin(contacts, contacts.c.id == messages.c.contact_id))
+            .where(
+                messages.c.channel == sa.bindparam("channel"),
+                messages.c.direction == "in",
+                messages.c.provider_message_id == sa.bindparam("provider_message_id"),
+            )
+        )
+        self.insert = store.insert(messages).on_conflict_do_nothing().returning(messages.c.id)
+        self.insert_one = sa.insert(messages).returning(messages.c.id)
+        self.finish = (
+            sa.update(messages)
+            .where(messages.c.id == sa.bindparam("message_id"), messages.c.direction == "in",
+                   messages.c.processed_at.is_(None))
+            .values(processed_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
+        )

@@ -33,10 +33,13 @@ class Runtime:
     store: CaseStore
     executor: ThreadPoolExecutor
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
+    inline_store: bool = False
     _contexts: dict[str, DialogueContext] = field(default_factory=dict)
 
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking store call on the store's thread pool."""
+        """Run a blocking store call: inline for SQLite, on the store's thread pool otherwise."""
+        if self.inline_store:
+            return function(*args, **kwargs)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(function, *args, **kwargs))
 
@@ -91,4 +94,6 @@ def build_runtime(settings: Settings, *, prepare_database: bool = True) -> Runti
     store = CaseStore(engine, deployment)
     if prepare_database:
         store.sync_reference_data()
-    return Runtime(settings, deployment, store, ThreadPoolExecutor(max_workers=4, thread_name_prefix="store"))
+    inline = engine.dialect.name == "sqlite"
+    executor = ThreadPoolExecutor(max_workers=1 if inline else 4, thread_name_prefix="store")
+    return Runtime(settings, deployment, store, executor, inline_store=inline)
