@@ -86,9 +86,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     runtime = build_runtime(settings)
     web.run_app(create_app(settings, runtime), host=args.host, port=args.port, access_log=None,
-                print=lambda text: log.info("%s", text.strip()))
+                print=lambda text: log.info("%s", text.strip()), loop=_event_loop())
     runtime.close()
     return 0
+
+
+def _event_loop() -> Any:
+    """uvloop where it is installed (Linux, macOS): a faster loop for sockets; asyncio's otherwise."""
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
