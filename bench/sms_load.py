@@ -118,6 +118,15 @@ async def play(base_url: str, numbers: list[str], concurrency: int, dialogue: li
     return latencies, wall
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used (Linux /proc), or None where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The value below which `fraction` of `values` lie."""
     ordered = sorted(values)
@@ -166,8 +175,14 @@ def main() -> int:
         asyncio.run(play(f"http://127.0.0.1:{gateway_port}", warm, args.concurrency, DIALOGUE))
         print(f"{args.citizens} citizens x {len(DIALOGUE)} messages, {args.concurrency} at a time, "
               f"store {database_url.split(':')[0]}, 2 processes on {os.cpu_count()} cores")
+        cpu_before = cpu_seconds(gateway.pid)
         latencies, wall = asyncio.run(play(f"http://127.0.0.1:{gateway_port}", measured, args.concurrency, DIALOGUE))
+        cpu_after = cpu_seconds(gateway.pid)
         gateway_rate = report("hotline serve (full dialogue)", latencies, wall)
+        if cpu_before is not None and cpu_after is not None:
+            per_message = (cpu_after - cpu_before) / len(latencies)
+            print(f"gateway CPU per message: {per_message * 1e6:.0f} us "
+                  f"(so at most {1 / per_message:.0f} msg/s on one free core)")
         bare_latencies, bare_wall = asyncio.run(play(f"http://127.0.0.1:{bare_port}", measured, args.concurrency,
                                                      DIALOGUE))
         bare_rate = report("bare aiohttp handler", bare_latencies, bare_wall)

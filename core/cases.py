@@ -5,6 +5,7 @@ Every change writes a case event (kind, status, actor, note, time) in the same t
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -76,8 +77,21 @@ def event_values(
     }
 
 
+class _FilingStatements:
+    """Filing's statements, built once per store so SQLAlchemy reuses their compiled form."""
+
+    def __init__(self, store: ContactsMixin) -> None:
+        self.by_source = sa.select(cases).where(cases.c.source_message_id == sa.bindparam("source"))
+        self.insert = store.insert(cases).on_conflict_do_nothing().returning(*cases.c)
+        self.insert_event = sa.insert(case_events)
+
+
 class CasesMixin(ContactsMixin):
     """Case operations of the case store."""
+
+    @functools.cached_property
+    def _filing_statements(self) -> _FilingStatements:
+        return _FilingStatements(self)
 
     # -- creation --------------------------------------------------------------------------------
 
@@ -143,32 +157,27 @@ class CasesMixin(ContactsMixin):
             "routed_due_at": routed_due,
             "answer_due_at": answer_due,
         }
+        statements = self._filing_statements
         with self.write() as conn:
             if source_message_id is not None:
-                existing = self._case_where(conn, cases.c.source_message_id == source_message_id)
+                existing = conn.execute(statements.by_source, {"source": source_message_id}).first()
                 if existing is not None:
-                    return existing
+                    return case_from_row(existing)
             row = None
             for _ in range(_REFERENCE_TRIES):
-                stmt = (
-                    self.insert(cases)
-                    .values(reference=new_reference(), **values)
-                    .on_conflict_do_nothing()
-                    .returning(*cases.c)
-                )
-                row = conn.execute(stmt).first()
+                row = conn.execute(statements.insert, {"reference": new_reference(), **values}).first()
                 if row is not None:
                     break
                 if source_message_id is not None:  # a racing replay filed it first
-                    existing = self._case_where(conn, cases.c.source_message_id == source_message_id)
+                    existing = conn.execute(statements.by_source, {"source": source_message_id}).first()
                     if existing is not None:
-                        return existing
+                        return case_from_row(existing)
             if row is None:
                 raise RuntimeError("could not find a free case reference")
             events = [event_values(row.id, "created", lifecycle.RECEIVED, "citizen", "", now)]
             if admin:
                 events.append(event_values(row.id, "status", lifecycle.ROUTED, "system", "", now, admin))
-            conn.execute(sa.insert(case_events), events)
+            conn.execute(statements.insert_event, events)
             if name.strip() and contact_id is not None:
                 conn.execute(
                     sa.update(contacts)

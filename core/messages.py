@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from core.contact_store import ContactsMixin
 from core.db import contacts, messages
-from core.records import InboundRecord, OutboundDraft, OutboundRow, PendingInbound
+from core.records import InboundDraft, InboundRecord, OutboundDraft, OutboundRow, PendingInbound
 from core.storebase import StoreBase, utcnow
 
 STATUS_RANK: dict[str, int] = {
@@ -86,38 +86,46 @@ class MessagesMixin(ContactsMixin):
         address_kind: str = "phone",
         payload: dict[str, Any] | None = None,
     ) -> InboundRecord:
-        """Record an inbound message and its contact in one transaction; a known provider id: duplicate.
+        """Record an inbound message and its contact in one transaction; a known provider id: duplicate."""
+        draft = InboundDraft(channel, sender, recipient, provider_message_id, body, received_at, sender_name,
+                             address_kind, payload)
+        return self.record_inbound_many([draft])[0]
 
-        The insert comes first (`ON CONFLICT DO NOTHING`): a repeat is the rare case, so it alone pays
-        for the extra lookup."""
+    def record_inbound_many(self, drafts: Sequence[InboundDraft]) -> list[InboundRecord]:
+        """Record several inbound messages in one transaction (a group commit of concurrent requests)."""
         now = utcnow()
         with self.write() as conn:
-            contact = self.get_or_create_contact_in(conn, sender, address_kind, sender_name, now)
-            row = conn.execute(
-                self._inbound_statements.insert,
-                {
-                    "direction": "in",
-                    "channel": channel,
-                    "contact_id": contact.id,
-                    "provider_message_id": provider_message_id,
-                    "sender": sender[:64],
-                    "recipient": recipient[:64],
-                    "body": body,
-                    "payload": payload,
-                    "status": "received",
-                    "status_rank": 0,
-                    "attempts": 0,
-                    "priority": "replies",
-                    "created_at": received_at or now,
-                    "updated_at": now,
-                },
-            ).first()
-            if row is None and provider_message_id is not None:
-                existing = self._existing_inbound(conn, channel, provider_message_id)
-                if existing is not None:
-                    return existing
-            if row is None:  # pragma: no cover - only a provider id can conflict
-                raise RuntimeError("inbound message neither inserted nor found")
+            return [self._record_inbound_in(conn, draft, now) for draft in drafts]
+
+    def _record_inbound_in(self, conn: Connection, draft: InboundDraft, now: datetime) -> InboundRecord:
+        """The insert comes first (`ON CONFLICT DO NOTHING`): a repeat is the rare case, so it alone
+        pays for the extra lookup."""
+        contact = self.get_or_create_contact_in(conn, draft.sender, draft.address_kind, draft.sender_name, now)
+        row = conn.execute(
+            self._inbound_statements.insert,
+            {
+                "direction": "in",
+                "channel": draft.channel,
+                "contact_id": contact.id,
+                "provider_message_id": draft.provider_message_id,
+                "sender": draft.sender[:64],
+                "recipient": draft.recipient[:64],
+                "body": draft.body,
+                "payload": draft.payload,
+                "status": "received",
+                "status_rank": 0,
+                "attempts": 0,
+                "priority": "replies",
+                "created_at": draft.received_at or now,
+                "updated_at": now,
+            },
+        ).first()
+        if row is None and draft.provider_message_id is not None:
+            existing = self._existing_inbound(conn, draft.channel, draft.provider_message_id)
+            if existing is not None:
+                return existing
+        if row is None:  # pragma: no cover - only a provider id can conflict
+            raise RuntimeError("inbound message neither inserted nor found")
         return InboundRecord(
             message_id=row.id,
             contact_id=contact.id,
@@ -129,12 +137,17 @@ class MessagesMixin(ContactsMixin):
 
     def finish_inbound(self, message_id: int, replies: Sequence[OutboundDraft] = ()) -> list[int]:
         """Mark an inbound message processed and record its replies, once: a second call records nothing."""
+        return self.finish_inbound_many([(message_id, replies)])[0]
+
+    def finish_inbound_many(self, items: Sequence[tuple[int, Sequence[OutboundDraft]]]) -> list[list[int]]:
+        """`finish_inbound` for several messages in one transaction; the reply ids of each."""
         now = utcnow()
+        done: list[list[int]] = []
         with self.write() as conn:
-            result = conn.execute(self._inbound_statements.finish, {"message_id": message_id, "now": now})
-            if result.rowcount == 0:
-                return []
-            return self._insert_outbound(conn, replies, now)
+            for message_id, replies in items:
+                result = conn.execute(self._inbound_statements.finish, {"message_id": message_id, "now": now})
+                done.append(self._insert_outbound(conn, replies, now) if result.rowcount else [])
+        return done
 
     def pending_inbound(self, older_than: datetime, limit: int = 100) -> list[PendingInbound]:
         """Inbound messages recorded before `older_than` and never processed, oldest first."""

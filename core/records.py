@@ -25,6 +25,21 @@ class ContactRecord:
 
 
 @dataclass(frozen=True)
+class InboundDraft:
+    """An inbound message as the provider gave it, before it is recorded."""
+
+    channel: str
+    sender: str
+    recipient: str
+    provider_message_id: str | None
+    body: str
+    received_at: datetime | None = None
+    sender_name: str = ""
+    address_kind: str = "phone"
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class InboundRecord:
     """The durable record of one inbound message (`duplicate`: the provider sent this id before)."""
 

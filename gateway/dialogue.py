@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conversations.engine import step
-
 from conversations import model as m
+from conversations.engine import step
 from gateway.effects import EffectScope, apply_effects
 from gateway.runtime import Runtime
 

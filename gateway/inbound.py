@@ -22,8 +22,9 @@ from channels.base import Choice, InboundMessage, Location, OutboundMessage, num
 from conversations import model as m
 from conversations.catalog import text as catalog_text
 from core.consent import Consent, keyword_consent
-from core.store import InboundRecord, OutboundDraft
+from core.store import InboundDraft, InboundRecord, OutboundDraft
 from gateway import metrics
+from gateway.batching import GroupCommit
 from gateway.dialogue import run_turn
 from gateway.effects import EffectScope
 from gateway.runtime import Runtime
@@ -56,6 +57,10 @@ class InboundProcessor:
         self.sessions = sessions
         self.redis = redis_client
         self.send = send
+        store = runtime.store
+        self._records: GroupCommit[InboundDraft, InboundRecord] = GroupCommit(store.record_inbound_many, runtime.db)
+        self._finishes: GroupCommit[tuple[int, list[OutboundDraft]], list[int]] = GroupCommit(
+            store.finish_inbound_many, runtime.db)
 
     async def process(self, message: InboundMessage, *, reply_inline: bool = True) -> InboundResult:
         """Record and answer one message. With `reply_inline`, replies come back for the webhook
@@ -63,9 +68,7 @@ class InboundProcessor:
         now = message.received_at or datetime.now(UTC)
         if message.provider_message_id is None and await self._repeated_text(message):
             return InboundResult("duplicate")
-        store = self.runtime.store
-        record = await self.runtime.db(
-            store.record_inbound,
+        record = await self._records.submit(InboundDraft(
             channel=message.channel,
             sender=message.sender,
             recipient=message.recipient,
@@ -73,7 +76,7 @@ class InboundProcessor:
             body=message.text,
             received_at=now,
             sender_name=message.sender_name,
-        )
+        ))
         metrics.INBOUND.labels(message.channel, "duplicate" if record.duplicate else "new").inc()
         if record.duplicate and record.processed:
             return InboundResult("duplicate")
@@ -91,7 +94,7 @@ class InboundProcessor:
         if consent is not None:
             return await self._consent(message, record, consent, context, reply_inline)
         if record.opted_out:
-            await self.runtime.db(store.finish_inbound, record.message_id, [])
+            await self._finishes.submit((record.message_id, []))
             return InboundResult("opted_out")
 
         try:
@@ -100,7 +103,7 @@ class InboundProcessor:
                     return InboundResult("duplicate")
                 session = held.session
                 if session.data.get("last_message_id") == record.message_id:
-                    await self.runtime.db(store.finish_inbound, record.message_id, [])
+                    await self._finishes.submit((record.message_id, []))
                     return InboundResult("duplicate")
                 if session.language is None and record.language:
                     session.language = record.language
@@ -141,7 +144,7 @@ class InboundProcessor:
             )
             for r in replies
         ]
-        ids = await self.runtime.db(self.runtime.store.finish_inbound, message_id, drafts)
+        ids = await self._finishes.submit((message_id, drafts))
         if not reply_inline and ids:
             await self.runtime.db(self.send, ids, "replies")
 

@@ -112,3 +112,20 @@ def test_health_and_metrics(gateway: Gateway) -> None:
     gateway.citizen().say("Bonjour")
     metrics = requests.get(gateway.url + "/metrics", timeout=5).text
     assert 'hotline_inbound_messages_total{channel="sms",outcome="new"}' in metrics
+
+
+def test_one_contacts_messages_are_processed_one_at_a_time(gateway: Gateway) -> None:
+    """Three unexpected replies sent at once: each turn sees the one before (the per-contact lock), so
+    the miss count reaches three and exactly one reply offers a person. Without the lock, concurrent
+    turns would read the same session and the count would be lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.gateway.conftest import say_text
+
+    citizen = gateway.citizen()
+    citizen.say("Bonjour")
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(citizen.say, ["xx", "yy", "zz"]))
+    offer = say_text(gateway, "fr", "offer_agent")
+    assert sum(offer in "\n".join(replies) for replies in answers) == 1
+    assert all(answers)
