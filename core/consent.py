@@ -1,7 +1,8 @@
 """Carrier keywords: STOP ends every message to the citizen, START resumes them.
 
-Carriers and Twilio require these to work as whole-message keywords in any letter case. HELP is left
-to the dialogue, whose help text says how to stop.
+Carriers and Twilio require these to work as whole-message keywords in any letter case. HELP is the
+dialogue's own help (it says how to stop), except for a citizen who has opted out, who is told how to
+resume.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ class Consent(StrEnum):
 
     STOP = "stop"
     START = "start"
+
+
+CARRIER_HELP = ("HELP", "INFO")
+"""Carriers require an answer to these even from a citizen who has opted out."""
+
+
+def is_carrier_help(text: str) -> bool:
+    """True when the whole message is HELP or INFO, in any letter case."""
+    return text.strip().strip(".!?").upper() in CARRIER_HELP
 
 
 def keyword_consent(text: str, opt_out: Iterable[str], opt_in: Iterable[str]) -> Consent | None:

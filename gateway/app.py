@@ -94,8 +94,8 @@ def _sweeper_ctx(policy: SweepPolicy):
         task = asyncio.create_task(sweep_forever(app[PROCESSOR], app[RQ_REDIS], app[REDIS], policy))
         yield
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=5)
 
     return context
 

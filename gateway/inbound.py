@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from channels.base import Choice, InboundMessage, Location, OutboundMessage, numbered_text
 from conversations import model as m
 from conversations.catalog import text as catalog_text
-from core.consent import Consent, keyword_consent
+from core.consent import Consent, is_carrier_help, keyword_consent
 from core.store import InboundDraft, InboundRecord, OutboundDraft
 from gateway import metrics
 from gateway.batching import GroupCommit
@@ -94,8 +94,11 @@ class InboundProcessor:
         if consent is not None:
             return await self._consent(message, record, consent, context, reply_inline)
         if record.opted_out:
-            await self._finishes.submit((record.message_id, []))
-            return InboundResult("opted_out")
+            reminder = [self._outbound(message, m.Say(catalog_text(record.language or context.default_language,
+                                                                    "opted_out", context)))]
+            answer = reminder if is_carrier_help(message.text) else []
+            await self._finish(record.message_id, record.contact_id, answer, reply_inline)
+            return InboundResult("opted_out", answer if reply_inline else [])
 
         try:
             async with self.sessions.locked(message.channel, message.sender) as held:

@@ -37,10 +37,15 @@ class SweepPolicy:
 async def sweep_once(
     processor: InboundProcessor, connection: redis.Redis, client: aioredis.Redis, policy: SweepPolicy
 ) -> None:
-    """One round of catch-up, if no other process is doing it."""
+    """One round of catch-up, if no other process is doing it.
+
+    The election is a short lease (two intervals): a process that dies mid-sweep, or a Redis restart
+    that keeps the key, delays catch-up by seconds only. Two sweeps overlapping is harmless: every step
+    is idempotent (messages and notices are claimed, contacts locked)."""
     runtime = processor.runtime
     prefix = runtime.settings.queue_prefix
-    if not await client.set(f"{prefix}:sweeper", "1", nx=True, ex=30):
+    lease_ms = max(1000, int(policy.interval.total_seconds() * 2000))
+    if not await client.set(f"{prefix}:sweeper", "1", nx=True, px=lease_ms):
         return
     try:
         await processor.replay_pending(older_than=policy.inbound_after)

@@ -30,7 +30,7 @@ class ThreadedServer:
         return self
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(self.app, handle_signals=False)
+        self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -39,6 +39,6 @@ class ThreadedServer:
     def stop(self) -> None:
         """Stop serving and end the thread."""
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)

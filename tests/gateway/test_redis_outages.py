@@ -4,6 +4,7 @@ change made while it is down. Nothing is lost and no case is filed twice."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,9 +15,12 @@ from tests.gateway.conftest import reference_in, say_text
 
 
 @pytest.fixture
-def outage(database_url: str, own_redis: RedisServer, twilio: TwilioEmulator) -> Iterator[tuple[Gateway, RedisServer]]:
-    """A gateway whose Redis the test may stop and start."""
-    running = start_gateway(gateway_settings(database_url, own_redis.url, twilio), twilio)
+def outage(
+    fresh_database_url: str, own_redis: RedisServer, twilio: TwilioEmulator
+) -> Iterator[tuple[Gateway, RedisServer]]:
+    """A gateway whose Redis the test may stop and start, with a database of its own (another gateway's
+    sweeper would otherwise replay this one's pending messages against its own Redis)."""
+    running = start_gateway(gateway_settings(fresh_database_url, own_redis.url, twilio), twilio)
     yield running, own_redis
     assert running.server is not None
     running.server.stop()
@@ -61,8 +65,7 @@ def test_message_while_redis_is_down_is_kept_and_answered_later(outage: tuple[Ga
     replies = citizen.say("1")
     reference_in(replies)
     assert cases_of(gateway, citizen.phone) == 1
-    assert gateway.runtime.store.pending_inbound(older_than=__import__("datetime").datetime.now(
-        __import__("datetime").UTC), limit=10) == []
+    assert gateway.runtime.store.pending_inbound(older_than=datetime.now(UTC), limit=10) == []
 
 
 def test_status_change_while_redis_is_down_is_told_later(outage: tuple[Gateway, RedisServer]) -> None:

@@ -143,6 +143,7 @@ def test_stop_and_start_keywords(gateway: Gateway, hotline: Hotline) -> None:
     reference = filed_case(gateway, citizen)
     assert citizen.say("STOP") == [say_text(gateway, "fr", "opted_out")]
     assert citizen.say("Bonjour") == [], "an opted-out citizen gets nothing back"
+    assert citizen.say("help") == [say_text(gateway, "fr", "opted_out")], "but HELP is always answered"
     hotline("case", "set-status", reference, "in_progress", "--note", "ok")
     gateway.run_jobs()
     assert citizen.inbox() == []
