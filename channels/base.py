@@ -11,7 +11,7 @@ import abc
 import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -32,6 +32,35 @@ class MediaRef:
 
     url: str
     content_type: str = ""
+
+    @property
+    def kind(self) -> str:
+        """`photo`, `audio` or `document`, from the content type the provider announced."""
+        return media_kind(self.content_type)
+
+
+def media_kind(content_type: str) -> str:
+    """The attachment kind of a content type: images are photos, audio is audio, anything else a document."""
+    major = content_type.split("/", 1)[0].strip().lower()
+    return {"image": "photo", "audio": "audio"}.get(major, "document")
+
+
+@dataclass(frozen=True)
+class FetchedMedia:
+    """A media file downloaded from its provider, not yet checked."""
+
+    content: bytes
+    content_type: str = ""
+
+
+class MediaError(Exception):
+    """A media file could not be fetched; `reason` is `foreign_host`, `too_large`, `not_found`,
+    `unavailable` or `unsupported`, and `retryable` says whether trying again can help."""
+
+    def __init__(self, reason: str, message: str = "", *, retryable: bool) -> None:
+        super().__init__(message or reason)
+        self.reason = reason
+        self.retryable = retryable
 
 
 @dataclass(frozen=True)
@@ -59,6 +88,9 @@ class InboundMessage:
     button_payload: str | None = None
     sender_name: str = ""
     received_at: datetime | None = None
+    reply_to: str | None = None
+    """The provider id of our message the citizen replied to (WhatsApp's reply context), if any."""
+    forwarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +160,9 @@ class Capabilities:
     location_pins: bool = False
     synchronous_reply: bool = False
     max_text_length: int = 1600
+    reply_window: timedelta | None = None
+    """How long after the citizen's last message free-form messages may be sent (WhatsApp: 24 h);
+    after it only approved templates go. None: no window."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +209,10 @@ class ChannelAdapter(abc.ABC):
         """A delivery report, for channels whose provider calls back."""
         return None
 
+    async def fetch_media(self, ref: MediaRef, max_bytes: int) -> FetchedMedia:
+        """Download one media file the provider holds (at most `max_bytes`); raise `MediaError` on failure."""
+        raise MediaError("unsupported", f"{self.name} cannot fetch media", retryable=False)
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook: most adapters hold nothing to close
         """Release network resources."""
 
@@ -206,5 +245,6 @@ class ChannelRegistry:
 REGISTRY = ChannelRegistry(
     {
         "sms": "channels.sms.adapter:SmsChannel",
+        "whatsapp": "channels.whatsapp.adapter:WhatsAppChannel",
     }
 )

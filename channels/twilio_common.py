@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+import aiohttp
 import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -22,7 +23,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from channels.base import HttpRequest, SendError, StatusUpdate
+from channels.base import FetchedMedia, HttpRequest, MediaError, MediaRef, SendError, StatusUpdate
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 
@@ -48,20 +49,29 @@ class TwilioSettings:
     auth_token: str
     api_base: str = DEFAULT_API_BASE
     timeout: float = 10.0
+    extra_media_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TwilioSettings:
-        """`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_API_BASE` (emulator base URL)."""
+        """`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_API_BASE` (emulator base URL), and
+        `TWILIO_MEDIA_HOSTS` (comma-separated hosts media redirects may also lead to)."""
+        extra = tuple(h.strip().lower() for h in env.get("TWILIO_MEDIA_HOSTS", "").split(",") if h.strip())
         return cls(
             account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
             auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             api_base=(env.get("TWILIO_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
+            extra_media_hosts=extra,
         )
+
+    @property
+    def auth_hosts(self) -> frozenset[str]:
+        """Hosts that get the account's credentials: the API base and api.twilio.com, nothing else."""
+        return frozenset({urlsplit(self.api_base).netloc.lower(), "api.twilio.com"})
 
     @property
     def media_hosts(self) -> frozenset[str]:
         """Hosts media may be downloaded from: the API base and Twilio's documented media hosts."""
-        hosts = {urlsplit(self.api_base).netloc, "api.twilio.com", "media.twiliocdn.com"}
+        hosts = {*self.auth_hosts, "media.twiliocdn.com", "mms.twiliocdn.com", *self.extra_media_hosts}
         return frozenset(hosts)
 
 
@@ -159,3 +169,47 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+MAX_REDIRECTS = 3
+CHUNK = 64 * 1024
+
+
+async def fetch_media(settings: TwilioSettings, ref: MediaRef, max_bytes: int) -> FetchedMedia:
+    """Download a media file Twilio holds, following its redirects by hand.
+
+    Every hop's host must be one of `settings.media_hosts` (checked before any request is made);
+    the account's basic auth goes only to `settings.auth_hosts`, never to a CDN it redirects to. A
+    body longer than `max_bytes` is refused as soon as that is known (from `Content-Length`, else
+    while reading). 404/410 and 5xx, timeouts and resets are retryable: Twilio's media may lag the
+    webhook by a moment."""
+    url = ref.url
+    timeout = aiohttp.ClientTimeout(total=max(settings.timeout * 6, 30), sock_connect=settings.timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for _ in range(MAX_REDIRECTS + 1):
+            host = urlsplit(url).netloc.lower()
+            if urlsplit(url).scheme not in ("http", "https") or host not in settings.media_hosts:
+                raise MediaError("foreign_host", f"media host {host or url!r} is not a provider host", retryable=False)
+            auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token) if host in settings.auth_hosts else None
+            try:
+                async with session.get(url, auth=auth, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308) and response.headers.get("Location"):
+                        url = urljoin(url, response.headers["Location"])
+                        continue
+                    if response.status in (404, 410) or response.status == 429 or response.status >= 500:
+                        raise MediaError("unavailable", f"media answered {response.status}", retryable=True)
+                    if response.status != 200:
+                        raise MediaError("not_found", f"media answered {response.status}", retryable=False)
+                    if response.content_length is not None and response.content_length > max_bytes:
+                        raise MediaError("too_large", f"{response.content_length} bytes", retryable=False)
+                    body = bytearray()
+                    async for chunk in response.content.iter_chunked(CHUNK):
+                        body.extend(chunk)
+                        if len(body) > max_bytes:
+                            raise MediaError("too_large", f"more than {max_bytes} bytes", retryable=False)
+                    content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+                    return FetchedMedia(bytes(body), content_type)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise MediaError("unavailable", f"cannot reach the media host: {type(exc).__name__}",
+                                 retryable=True) from exc
+    raise MediaError("unavailable", "too many redirects", retryable=False)

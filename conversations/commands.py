@@ -23,6 +23,7 @@ class Command(StrEnum):
     AGENT = "agent"
     LANGUAGE = "language"
     REOPEN = "reopen"
+    ADD_MEDIA = "add_media"
 
 
 def phrases(phrases: str) -> frozenset[str]:
@@ -42,7 +43,14 @@ WORDS: dict[Command, frozenset[str]] = {
         "|موظف|شخص|مستشار|بغيت نهضر مع شي واحد|mowadaf|mowadef|nhder m3a chi wahed|bghit nhder m3a chi wahed"
     ),
     Command.REOPEN: phrases("reopen|re-open|rouvrir|reouvrir|réouvrir|إعادة فتح|اعادة فتح|إعادة الفتح"),
+    Command.ADD_MEDIA: phrases(
+        "add to my case|add to case|add photos|add photo|add to my complaint|ajouter au dossier|ajouter a ma plainte"
+        "|ajouter au dossier de ma plainte|ajouter des photos|ajouter une photo|ajouter a mon dossier"
+        "|أضف إلى شكايتي|اضف الى شكايتي|أضف إلى الشكاية|إضافة صور|اضافة صور|زيد للشكاية|zid l chikaya|zid lchikaya"
+    ),
 }
+WITH_REFERENCE = (Command.REOPEN, Command.ADD_MEDIA)
+"""Commands that may carry a case reference after their words."""
 
 LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "ar": phrases("ar|arabic|arabe|عربية|العربية|عربي|بالعربية|3arbia|l3arbia|darija|الدارجة"),
@@ -70,14 +78,15 @@ def parse(text: str, languages: tuple[str, ...]) -> Parsed | None:
     for lang, words in LANGUAGE_WORDS.items():
         if folded in words and lang in languages:
             return Parsed(Command.LANGUAGE, lang)
-    return _reopen_with_reference(folded)
+    return _with_reference(folded)
 
 
-def _reopen_with_reference(folded: str) -> Parsed | None:
-    """`reopen 4829130575` (any reopen word followed by reference digits)."""
-    for word in WORDS[Command.REOPEN]:
-        if folded.startswith(word + " "):
-            digits = normalize(folded[len(word) :])
-            if digits is not None:
-                return Parsed(Command.REOPEN, digits)
+def _with_reference(folded: str) -> Parsed | None:
+    """`reopen 4829130575`, `add to my case 482 913 0575` (the command's words, then reference digits)."""
+    for command in WITH_REFERENCE:
+        for word in WORDS[command]:
+            if folded.startswith(word + " "):
+                digits = normalize(folded[len(word) :])
+                if digits is not None:
+                    return Parsed(command, digits)
     return None

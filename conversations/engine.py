@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conversations import catalog, fallbacks, prompts, states
+from conversations import catalog, fallbacks, photos, prompts, states
 from conversations.events import EVENT_HANDLERS
 from conversations.model import DialogueContext, Input, Outcome, Say, Session, State, UserMessage
 from conversations.turn import FLOW_STATES, Turn
@@ -38,10 +38,13 @@ HANDLERS: dict[State, Handler] = {
     State.RATE: states.on_rate,
     State.REOPEN_OFFER: states.on_reopen_offer,
     State.REOPEN_REASON: states.on_reopen_reason,
+    State.ADD_MEDIA: states.on_add_media,
 }
 """State -> handler of the citizen's answer (NEW and HANDOFF are handled before the fallbacks)."""
 
-SIDE_STATES = frozenset({State.TRACK, State.RATE, State.REOPEN_OFFER, State.REOPEN_REASON, State.HANDOFF})
+SIDE_STATES = frozenset(
+    {State.TRACK, State.RATE, State.REOPEN_OFFER, State.REOPEN_REASON, State.HANDOFF, State.ADD_MEDIA}
+)
 """Questions outside a submission: after `session_timeout`, an unexpected message starts afresh."""
 
 
@@ -63,13 +66,20 @@ def _on_message(turn: Turn, message: UserMessage) -> None:
     gap = message.at - session.updated_at if session.updated_at is not None else None
     session.updated_at = message.at
     text = (message.button or message.text or "").strip()
+    visual = photos.carries_media(message) or photos.carries_pin(message)
     if session.state == State.NEW:
-        states.start(turn, text)
+        if visual and not photos.is_command(text, turn):
+            photos.start_report(turn, message, text, intro="greeting")
+        else:
+            states.start(turn, text)
         return
     if gap is not None and session.state in FLOW_STATES and gap > ctx.session_timeout:
         turn.drop_draft()
         turn.data.pop("return_to", None)
-        states.start(turn, text, intro="expired")
+        if visual and not photos.is_command(text, turn):
+            photos.start_report(turn, message, text, intro="expired")
+        else:
+            states.start(turn, text, intro="expired")
         return
     if gap is not None:
         turn.resuming = session.state in FLOW_STATES - {State.SUBMITTING} and gap > ctx.resume_notice_after
@@ -77,6 +87,10 @@ def _on_message(turn: Turn, message: UserMessage) -> None:
         turn.fresh = session.state in SIDE_STATES | {State.MENU} and gap > idle_limit
     if session.state == State.HANDOFF:
         states.on_handoff(turn, text)
+        return
+    if visual and photos.handle(turn, message, text):
+        if not turn.missed:
+            session.misses = 0
         return
     if not fallbacks.handle(turn, text):
         HANDLERS[session.state](turn, text)

@@ -8,23 +8,34 @@ new question at rest (the rating), which is then the conversation's latest turn.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from conversations import prompts
+from conversations.fallbacks import request_agent
 from conversations.model import (
+    HANDBACK_STEPS,
+    AgentJoined,
     CaseCreated,
     CaseFound,
     CaseNotFound,
     CaseReopened,
     CloseCase,
+    ConversationClosed,
+    HandedBack,
+    Idle,
+    MediaAttached,
     RatingRecorded,
     ReopenRefused,
     ServiceUnavailable,
     State,
     StatusChanged,
 )
-from conversations.turn import Turn, at_rest
+from conversations.turn import FLOW_STATES, Turn, at_rest
 from core.references import display
+
+MEDIA_BURST = timedelta(seconds=60)
+"""Files added to a case within this of the last "added" message pass in silence."""
 
 REASONED = frozenset({"answered", "rejected"})
 """Statuses whose note (the administration's reasoned text) is sent to the citizen."""
@@ -45,9 +56,13 @@ def on_case_created(turn: Turn, event: CaseCreated) -> None:
     """Give the reference and the administration; the submission is over."""
     administration = prompts.localized(event.administration, turn.lang, turn.ctx) or turn.t("administration_unknown")
     turn.say("case_created", reference=display(event.reference), administration=administration)
+    turn.data["last_case"] = event.reference
     if turn.session.state == State.SUBMITTING:
         turn.drop_draft()
         turn.rest(show_menu=False)
+    elif turn.session.state == State.HANDOFF:  # a person filed it: nothing is left to resume
+        turn.drop_draft()
+        turn.data["handoff_from"] = State.MENU.value
 
 
 def on_case_found(turn: Turn, event: CaseFound) -> None:
@@ -67,7 +82,23 @@ def on_case_found(turn: Turn, event: CaseFound) -> None:
 def on_case_not_found(turn: Turn, event: CaseNotFound) -> None:
     """Say no case has that reference, then go back to where the citizen was."""
     turn.note(turn.t("case_not_found", reference=display(event.reference)))
+    if turn.session.state == State.ADD_MEDIA:
+        turn.data.pop("attach_ref", None)
+        turn.rest(show_menu=False)
+        return
     _after_lookup(turn)
+
+
+def on_media_attached(turn: Turn, event: MediaAttached) -> None:
+    """Say the files were added to the case (once per burst of photos)."""
+    last = turn.data.get("media_ack_at")
+    if last and event.at - datetime.fromisoformat(last) < MEDIA_BURST:
+        return
+    turn.data["media_ack_at"] = event.at.isoformat()
+    turn.say("media_added", reference=display(event.reference), count=str(event.count))
+    if turn.session.state != State.ADD_MEDIA:
+        turn.rest(show_menu=False)
+
 
 
 def _after_lookup(turn: Turn) -> None:
@@ -144,7 +175,100 @@ def on_service_unavailable(turn: Turn, event: ServiceUnavailable) -> None:
         turn.goto(State.CONFIRM)
 
 
+AGENT_KEYS = ("with_agent", "ack_sent", "handoff_from", "reminded_for")
+"""What a hand-off keeps in `session.data`; all dropped when the person hands back or closes."""
+
+SUBMISSION_STEPS = {
+    "category": State.CATEGORY,
+    "description": State.DESCRIPTION,
+    "location": State.LOCATION,
+    "name": State.NAME,
+    "confirm": State.CONFIRM,
+}
+
+
+def on_agent_joined(turn: Turn, event: AgentJoined) -> None:
+    """A person took over: keep what was collected, remember where the citizen was, say nothing."""
+    if turn.session.state != State.HANDOFF:
+        turn.data["handoff_from"] = turn.session.state.value
+        turn.goto(State.HANDOFF)
+    turn.data["with_agent"] = event.agent
+    turn.data["ack_sent"] = True
+    turn.data.pop("reminded_for", None)
+
+
+def on_handed_back(turn: Turn, event: HandedBack) -> None:
+    """The bot takes over again at the chosen step, with the draft as the person left it."""
+    origin = turn.data.get("handoff_from")
+    for key in AGENT_KEYS:
+        turn.data.pop(key, None)
+    step = event.step if event.step in HANDBACK_STEPS else "menu"
+    if step == "resume":
+        step = next((name for name, state in SUBMISSION_STEPS.items() if state.value == origin), "menu")
+    turn.session.misses = 0
+    turn.note(turn.t("agent_handback"))
+    if step == "menu":
+        turn.drop_draft()
+        turn.rest(show_menu=True)
+        return
+    turn.data.setdefault("kind", "complaint")
+    turn.data.pop("editing", None)
+    turn.data["cat_page"] = 0
+    turn.goto(SUBMISSION_STEPS[step])
+    if step == "confirm":
+        turn.goto(_first_missing(turn) or State.CONFIRM)
+    turn.ask()
+
+
+def _first_missing(turn: Turn) -> State | None:
+    """The first question of the submission without an answer (the person may hand back early)."""
+    data = turn.data
+    if data.get("category") is None:
+        return State.CATEGORY
+    if not data.get("description"):
+        return State.DESCRIPTION
+    if not data.get("location_text") and data.get("lat") is None:
+        return State.LOCATION
+    if not data.get("anonymous") and not data.get("name"):
+        return State.NAME
+    return None
+
+
+def on_conversation_closed(turn: Turn, event: ConversationClosed) -> None:
+    """The person (or the clock) closed the hand-off: tell the citizen and come to rest."""
+    in_handoff = turn.session.state == State.HANDOFF
+    for key in AGENT_KEYS:
+        turn.data.pop(key, None)
+    if not in_handoff:
+        return
+    turn.drop_draft()
+    turn.say("conversation_closed")
+    turn.rest(show_menu=False)
+
+
+def on_idle(turn: Turn, event: Idle) -> None:
+    """Silent mid-submission: one reminder with the question, then the queue for a person."""
+    session = turn.session
+    if session.state not in FLOW_STATES - {State.SUBMITTING} or session.updated_at is None:
+        return
+    silent = event.at - session.updated_at
+    reminded = turn.data.get("reminded_for") == session.updated_at.isoformat()
+    if not reminded:
+        if silent >= event.remind_after:
+            turn.data["reminded_for"] = session.updated_at.isoformat()
+            turn.note(turn.t("stall_reminder"))
+            turn.ask()
+        return
+    if silent >= event.remind_after + event.stall_after:
+        turn.data.pop("reminded_for", None)
+        request_agent(turn, "stalled")
+
+
 EVENT_HANDLERS: dict[type, Callable[[Turn, Any], None]] = {
+    AgentJoined: on_agent_joined,
+    HandedBack: on_handed_back,
+    ConversationClosed: on_conversation_closed,
+    Idle: on_idle,
     CaseCreated: on_case_created,
     CaseFound: on_case_found,
     CaseNotFound: on_case_not_found,
@@ -152,5 +276,6 @@ EVENT_HANDLERS: dict[type, Callable[[Turn, Any], None]] = {
     RatingRecorded: on_rating_recorded,
     CaseReopened: on_case_reopened,
     ReopenRefused: on_reopen_refused,
+    MediaAttached: on_media_attached,
     ServiceUnavailable: on_service_unavailable,
 }

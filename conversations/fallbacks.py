@@ -50,6 +50,8 @@ def request_agent(turn: Turn, reason: str = "asked") -> None:
     """Queue the conversation for a person and stay quiet until they hand back."""
     turn.do(RequestAgent(reason))
     turn.data["ack_sent"] = False
+    if turn.session.state != State.HANDOFF:
+        turn.data["handoff_from"] = turn.session.state.value
     turn.goto(State.HANDOFF)
     turn.say("agent_requested")
 
@@ -57,6 +59,7 @@ def request_agent(turn: Turn, reason: str = "asked") -> None:
 def _menu(turn: Turn, _: Parsed) -> None:
     """Leave whatever is half-done (saying so) and show the menu."""
     turn.data.pop("return_to", None)
+    turn.data.pop("attach_ref", None)
     if turn.drop_draft():
         turn.note(turn.t("cancelled"))
     turn.rest(show_menu=True)
@@ -65,6 +68,7 @@ def _menu(turn: Turn, _: Parsed) -> None:
 def _cancel(turn: Turn, _: Parsed) -> None:
     """Drop the draft or side question, say so, and show the menu."""
     turn.data.pop("return_to", None)
+    turn.data.pop("attach_ref", None)
     turn.drop_draft()
     turn.note(turn.t("cancelled"))
     turn.rest(show_menu=True)
@@ -82,7 +86,8 @@ def _back(turn: Turn, _: Parsed) -> None:
         turn.drop_draft()
         turn.rest(show_menu=True)
         return
-    elif state == State.TRACK:
+    elif state in (State.TRACK, State.ADD_MEDIA):
+        turn.data.pop("attach_ref", None)
         turn.rest(show_menu=True)
         return
     elif state == State.REOPEN_REASON and data.get("offered_reopen"):
@@ -133,6 +138,27 @@ def _reopen(turn: Turn, parsed: Parsed) -> None:
         turn.ask()
 
 
+def _add_media(turn: Turn, parsed: Parsed) -> None:
+    """Add photos to a case: the one named, else the last one filed here, else ask which."""
+    from conversations import photos
+
+    if parsed.argument is not None and not references.is_valid(parsed.argument):
+        turn.note(turn.t("reference_mistyped", reference=references.display(parsed.argument)))
+        if turn.session.state == State.NEW:
+            turn.goto(State.MENU)
+        turn.ask()
+        return
+    if turn.session.state in FLOW_STATES and turn.session.state != State.SUBMITTING:
+        turn.data["return_to"] = turn.session.state.value
+    reference = parsed.argument or turn.data.get("last_case")
+    if reference:
+        photos.start_adding(turn, reference)
+    else:
+        turn.data["track_purpose"] = "attach"
+        turn.goto(State.TRACK)
+        turn.ask()
+
+
 def start_reopen(turn: Turn, reference: str, *, offered: bool = False) -> None:
     """Ask what is still wrong with `reference`."""
     turn.data["reopen_ref"] = reference
@@ -149,4 +175,5 @@ COMMANDS: dict[Command, Callable[[Turn, Parsed], None]] = {
     Command.AGENT: _agent,
     Command.LANGUAGE: _language,
     Command.REOPEN: _reopen,
+    Command.ADD_MEDIA: _add_media,
 }

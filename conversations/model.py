@@ -7,7 +7,7 @@ events (`CaseCreated`, `CaseFound`, ...), so the dialogue itself never touches a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -32,10 +32,20 @@ class State(StrEnum):
     RATE = "rate"
     REOPEN_OFFER = "reopen_offer"
     REOPEN_REASON = "reopen_reason"
+    ADD_MEDIA = "add_media"
 
 
 AT_REST = frozenset({State.NEW, State.MENU})
 """States where nothing is half-done: a status update may start a rating question here."""
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars)."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
 
 
 @dataclass
@@ -51,11 +61,22 @@ class Session:
     updated_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        raw = asdict(self)
-        raw["state"] = self.state.value
-        raw["updated_at"] = self.updated_at.isoformat() if self.updated_at else None
-        return raw
+        """JSON-ready dict (its `data` is shared, not copied: serialize it before changing the session)."""
+        return {
+            "state": self.state.value,
+            "flow": self.flow,
+            "version": self.version,
+            "language": self.language,
+            "data": self.data,
+            "misses": self.misses,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
+
+    def copy(self) -> Session:
+        """A private copy: `data` holds only JSON values, which `copy_json` copies far faster than
+        `copy.deepcopy` (every message's turn works on a copy)."""
+        return Session(self.state, self.flow, self.version, self.language, copy_json(self.data), self.misses,
+                       self.updated_at)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any] | None) -> Session:
@@ -89,6 +110,10 @@ class UserMessage:
     lon: float | None = None
     location_text: str = ""
     sender_name: str = ""
+    media_ids: tuple[int, ...] = ()
+    """The store's ids of the attachments this message carried (opaque to the dialogue)."""
+    reply_to: str | None = None
+    """Set when the citizen used the channel's "reply" on one of our messages."""
 
 
 @dataclass(frozen=True)
@@ -157,10 +182,57 @@ class ReopenRefused:
 
 
 @dataclass(frozen=True)
+class MediaAttached:
+    """Photos (or other files) were added to an existing case; its administration is told."""
+
+    reference: str
+    count: int
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ServiceUnavailable:
     """An effect could not be applied (store down); the citizen is told to try again, nothing is lost."""
 
     at: datetime
+
+
+@dataclass(frozen=True)
+class AgentJoined:
+    """A person took the conversation over: the bot stays silent until `HandedBack` or `ConversationClosed`."""
+
+    agent: str
+    at: datetime
+
+
+HANDBACK_STEPS = ("menu", "resume", "category", "description", "location", "name", "confirm")
+"""Where a person may hand back: the menu, where the citizen was, or a question of the submission."""
+
+
+@dataclass(frozen=True)
+class HandedBack:
+    """The person gave the conversation back to the bot at `step` (one of `HANDBACK_STEPS`)."""
+
+    step: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ConversationClosed:
+    """The conversation with a person is over (closed by them, or left waiting or abandoned)."""
+
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Idle:
+    """A clock tick for a silent conversation: mid-submission, remind once after `remind_after`,
+    then, after `stall_after` more, put it in the queue for a person."""
+
+    at: datetime
+    remind_after: timedelta
+    stall_after: timedelta
 
 
 Event = (
@@ -172,6 +244,10 @@ Event = (
     | CaseReopened
     | ReopenRefused
     | ServiceUnavailable
+    | AgentJoined
+    | HandedBack
+    | ConversationClosed
+    | Idle
 )
 Input = UserMessage | Event
 
@@ -189,6 +265,7 @@ class CaseDraft:
     name: str = ""
     lat: float | None = None
     lon: float | None = None
+    attachment_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,6 +299,14 @@ class ReopenCase:
 
 
 @dataclass(frozen=True)
+class AttachMedia:
+    """Add attachments to the citizen's own case; answer with `MediaAttached` or `CaseNotFound`."""
+
+    reference: str
+    attachment_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class CloseCase:
     """The citizen is content (or declined to reopen): close the answered case. No answer event."""
 
@@ -230,7 +315,7 @@ class CloseCase:
 
 @dataclass(frozen=True)
 class RequestAgent:
-    """Put the conversation in the queue for a person; `reason` is `asked`, `misunderstood`."""
+    """Put the conversation in the queue for a person; `reason` is `asked`, `misunderstood`, `stalled`."""
 
     reason: str
 
@@ -242,7 +327,7 @@ class SetLanguage:
     language: str
 
 
-Effect = CreateCase | LookupCase | RateCase | ReopenCase | CloseCase | RequestAgent | SetLanguage
+Effect = CreateCase | LookupCase | RateCase | ReopenCase | AttachMedia | CloseCase | RequestAgent | SetLanguage
 
 
 @dataclass(frozen=True)

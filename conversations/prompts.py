@@ -140,6 +140,8 @@ def confirm(session: Session, ctx: DialogueContext) -> Say:
     place = data.get("location_text") or (text(lang, "location_pin", ctx) if data.get("lat") is not None else "")
     name = text(lang, "anonymous", ctx) if data.get("anonymous") else data.get("name", "")
     description_limit, place_limit = DESCRIPTION_PREVIEW, PLACE_PREVIEW
+    files = len(data.get("media") or ()) or int(data.get("media_count") or 0)
+    media_line = "\n" + text(lang, "summary_media", ctx, count=str(files)) if files else ""
     while True:
         say = Say(
             text(
@@ -151,7 +153,8 @@ def confirm(session: Session, ctx: DialogueContext) -> Say:
                 description=shorten(data.get("description", ""), description_limit),
                 place=shorten(place, place_limit),
                 name=shorten(name, NAME_PREVIEW),
-            ),
+            )
+            + media_line,
             options,
         )
         if fits(say) or description_limit <= 12:
@@ -210,9 +213,16 @@ def _name_prompt(session: Session, ctx: DialogueContext) -> Say:
 
 
 def _track_prompt(session: Session, ctx: DialogueContext) -> Say:
-    """Ask for a reference (to track, or to reopen)."""
-    key = "ask_reopen_reference" if session.data.get("track_purpose") == "reopen" else "ask_reference"
+    """Ask for a reference (to track, to reopen, or to add photos to)."""
+    purpose = session.data.get("track_purpose")
+    key = {"reopen": "ask_reopen_reference", "attach": "ask_attach_reference"}.get(purpose or "", "ask_reference")
     return Say(text(_lang(session, ctx), key, ctx))
+
+
+def _add_media_prompt(session: Session, ctx: DialogueContext) -> Say:
+    """Ask for the photos of the case named."""
+    ref = session.data.get("attach_ref") or ""
+    return Say(text(_lang(session, ctx), "ask_add_media", ctx, reference=display(ref) if ref else ""))
 
 
 PROMPTS = {
@@ -230,6 +240,7 @@ PROMPTS = {
     State.RATE: _simple("ask_rating"),
     State.REOPEN_OFFER: _simple("rating_low", "opt_reopen", "opt_no"),
     State.REOPEN_REASON: _simple("ask_reopen_reason"),
+    State.ADD_MEDIA: _add_media_prompt,
 }
 
 
@@ -248,6 +259,8 @@ def miss_hint(session: Session, ctx: DialogueContext) -> str:
         return text(lang, "miss_name", ctx)
     if state == State.TRACK:
         return text(lang, "miss_reference", ctx)
+    if state == State.ADD_MEDIA:
+        return text(lang, "miss_media", ctx)
     numbered = [option.key for option in prompt(session, ctx).options if option.key.isdigit()]
     if state == State.RATE:
         numbered = ["1", "5"]

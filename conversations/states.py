@@ -6,9 +6,9 @@ entry point (first message, or a fresh start after a long silence).
 
 from __future__ import annotations
 
-from conversations import commands, fallbacks, language, prompts
+from conversations import commands, fallbacks, language, photos, prompts
 from conversations.commands import Command
-from conversations.model import CaseDraft, CloseCase, CreateCase, RateCase, ReopenCase, Say, State
+from conversations.model import CaseDraft, CloseCase, CreateCase, RateCase, ReopenCase, RequestAgent, Say, State
 from conversations.prompts import KINDS, choice
 from conversations.textnorm import fold
 from conversations.turn import Turn
@@ -70,6 +70,8 @@ def miss(turn: Turn, hint: str | None = None) -> None:
         turn.note(hint or prompts.miss_hint(turn.session, turn.ctx))
         if turn.session.misses >= turn.ctx.max_misses:
             turn.note(turn.t("offer_agent"))
+            if turn.session.misses == turn.ctx.max_misses:
+                turn.do(RequestAgent("misunderstood"))
     turn.ask()
 
 
@@ -77,7 +79,7 @@ def advance(turn: Turn, state: State) -> None:
     """Go to the next question, or straight back to the summary while editing."""
     if turn.data.pop("editing", False):
         state = State.CONFIRM
-    turn.goto(state)
+    turn.goto(photos.prefilled_skip(turn, state))
     turn.ask()
 
 
@@ -193,6 +195,8 @@ def on_track(turn: Turn, text: str) -> None:
     elif turn.data.get("track_purpose") == "reopen":
         turn.data.pop("track_purpose", None)
         fallbacks.start_reopen(turn, reference)
+    elif turn.data.get("track_purpose") == "attach":
+        photos.start_adding(turn, reference)
     else:
         fallbacks.lookup(turn, reference)
 
@@ -232,8 +236,16 @@ def on_reopen_reason(turn: Turn, text: str) -> None:
     turn.do(ReopenCase(reference, body[:MAX_DESCRIPTION]))
 
 
+def on_add_media(turn: Turn, text: str) -> None:
+    """Waiting for the photos of a case: anything else asks again (MENU leaves)."""
+    miss(turn)
+
+
 def on_handoff(turn: Turn, text: str) -> None:
-    """A person is to answer: acknowledge the first message only, "menu" brings the bot back."""
+    """A person is to answer: acknowledge the first message only, "menu" brings the bot back.
+    Once a person has taken the conversation over, the bot says nothing until they hand back."""
+    if turn.data.get("with_agent"):
+        return
     parsed = commands.parse(text, turn.ctx.languages) if text else None
     if parsed is not None and parsed.command == Command.MENU:
         turn.data.pop("ack_sent", None)
@@ -281,4 +293,5 @@ def _draft(turn: Turn) -> CaseDraft:
         name="" if data.get("anonymous") else data.get("name", ""),
         lat=data.get("lat"),
         lon=data.get("lon"),
+        attachment_ids=tuple(int(i) for i in data.get("media") or ()),
     )

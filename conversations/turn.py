@@ -6,7 +6,6 @@ caller's session (a copy: the caller's object is never changed) and turns it int
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +34,10 @@ DRAFT_KEYS = (
     "anonymous",
     "cat_page",
     "editing",
+    "media",
+    "media_count",
+    "prefilled",
+    "media_ack_at",
 )
 """What a half-written submission keeps in `session.data`; dropped on cancel, expiry and filing."""
 
@@ -63,7 +66,7 @@ class Turn:
     @classmethod
     def begin(cls, session: Session, ctx: DialogueContext, message: UserMessage | None = None) -> Turn:
         """A turn on a private copy of `session`."""
-        return cls(session=copy.deepcopy(session), ctx=ctx, message=message)
+        return cls(session=session.copy(), ctx=ctx, message=message)
 
     @property
     def lang(self) -> str:

@@ -32,3 +32,40 @@ def can_view_case(staff: StaffMember, administration_code: str | None) -> bool:
 def can_change_status(staff: StaffMember, administration_code: str | None) -> bool:
     """The same people who may see a case may move it along its lifecycle; agents may not."""
     return _covers(staff, administration_code)
+
+
+def can_work_conversations(staff: StaffMember) -> bool:
+    """Agents take over conversations; supervisors and admins may too (and reassign them)."""
+    return staff.role in ("agent", "supervisor", "admin")
+
+
+def can_reassign(staff: StaffMember) -> bool:
+    """Supervisors and admins may take a conversation another agent holds."""
+    return staff.role in ("supervisor", "admin")
+
+
+def can_list_cases(staff: StaffMember) -> bool:
+    """Officers, supervisors and admins see case lists (each within their administrations)."""
+    return staff.role in ("officer", "supervisor", "admin")
+
+
+def case_scope(staff: StaffMember) -> str | None:
+    """The administration a case list is limited to; None for every administration."""
+    if staff.role == "admin" or (staff.role == "supervisor" and staff.administration_code is None):
+        return None
+    return staff.administration_code or "\x00none"
+
+
+def can_transfer(staff: StaffMember, administration_code: str | None) -> bool:
+    """Whoever may move a case along may also pass it to another administration."""
+    return _covers(staff, administration_code)
+
+
+def can_see_identity(staff: StaffMember, administration_code: str | None, anonymous: bool) -> bool:
+    """A citizen's identity: never for an anonymous case; otherwise to whoever may see the case."""
+    return not anonymous and _covers(staff, administration_code)
+
+
+def can_read_audit(staff: StaffMember) -> bool:
+    """Supervisors and admins read the audit log."""
+    return staff.role in ("supervisor", "admin")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from core.cases import event_values
-from core.db import attachments, case_events
+from core.db import attachments, case_events, cases, contacts, messages
 from core.records import AttachmentRecord
 from core.storebase import StoreBase, utcnow
 
@@ -33,6 +35,18 @@ def attachment_from_row(row: Any) -> AttachmentRecord:
         error=row.error,
         created_at=row.created_at,
     )
+
+
+@dataclass(frozen=True)
+class MediaOrigin:
+    """Where an attachment came from: the channel, the citizen and our number, to answer them."""
+
+    channel: str
+    contact_id: int | None
+    citizen: str
+    our_number: str
+    language: str | None
+    case_id: int | None
 
 
 class AttachmentsMixin(StoreBase):
@@ -110,6 +124,7 @@ class AttachmentsMixin(StoreBase):
                     sa.insert(case_events),
                     [event_values(case_id, "attachment", None, actor, f"{row.kind} {row.id}", now) for row in linked],
                 )
+                self._location_hint(conn, case_id, now)
         return len(linked)
 
     def attachment(self, attachment_id: int) -> AttachmentRecord | None:
@@ -123,3 +138,107 @@ class AttachmentsMixin(StoreBase):
         query = sa.select(attachments).where(attachments.c.case_id == case_id).order_by(attachments.c.id)
         with self.read() as conn:
             return [attachment_from_row(r) for r in conn.execute(query)]
+
+    # -- media downloads ---------------------------------------------------------------------------
+
+    def record_media(self, message_id: int, items: Sequence[tuple[str, str, str]],
+                     now: datetime | None = None) -> list[int]:
+        """Record the (kind, content type, URL) items an inbound message carried, pending, once: for a
+        message already recorded, the ids recorded then."""
+        with self.write() as conn:
+            existing = list(conn.execute(
+                sa.select(attachments.c.id).where(attachments.c.message_id == message_id).order_by(attachments.c.id)
+            ).scalars())
+            if existing or not items:
+                return existing
+            now = now or utcnow()
+            rows = [
+                {"kind": kind, "content_type": content_type[:100], "source_url": url, "message_id": message_id,
+                 "status": "pending", "created_at": now}
+                for kind, content_type, url in items
+            ]
+            stmt = sa.insert(attachments).returning(attachments.c.id, sort_by_parameter_order=True)
+            return [row.id for row in conn.execute(stmt, rows)]
+
+    def media_origin(self, attachment_id: int) -> MediaOrigin | None:
+        """Who sent an attachment, on which channel and to which of our numbers."""
+        query = (
+            sa.select(messages.c.channel, messages.c.sender, messages.c.recipient, messages.c.contact_id,
+                      contacts.c.language, attachments.c.case_id)
+            .select_from(attachments.join(messages, messages.c.id == attachments.c.message_id)
+                         .outerjoin(contacts, contacts.c.id == messages.c.contact_id))
+            .where(attachments.c.id == attachment_id)
+        )
+        with self.read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return MediaOrigin(row.channel, row.contact_id, row.sender, row.recipient, row.language, row.case_id)
+
+    def media_stored(self, attachment_id: int, *, path: str, size: int, sha256: str, content_type: str,
+                     lat: float | None = None, lon: float | None = None, now: datetime | None = None) -> bool:
+        """A download was checked and stored; a photo's GPS becomes its case's location hint (when the
+        case has no pin). False when the attachment was not pending (another job stored it)."""
+        now = now or utcnow()
+        with self.write() as conn:
+            row = conn.execute(
+                sa.update(attachments)
+                .where(attachments.c.id == attachment_id, attachments.c.status == "pending")
+                .values(status="stored", path=path, size=size, sha256=sha256, content_type=content_type[:100],
+                        lat=lat, lon=lon, error=None)
+                .returning(attachments.c.case_id)
+            ).first()
+            if row is None:
+                return False
+            if row.case_id is not None:
+                self._location_hint(conn, row.case_id, now)
+        return True
+
+    def media_not_stored(self, attachment_id: int, status: str, error: str, now: datetime | None = None) -> bool:
+        """A download was refused (too big, wrong type) or failed for good; its case, if any, says so."""
+        if status not in ("refused", "failed"):
+            raise ValueError(f"expected refused or failed, got {status!r}")
+        with self.write() as conn:
+            row = conn.execute(
+                sa.update(attachments)
+                .where(attachments.c.id == attachment_id, attachments.c.status == "pending")
+                .values(status=status, error=error[:500])
+                .returning(attachments.c.case_id, attachments.c.kind)
+            ).first()
+            if row is None:
+                return False
+            if row.case_id is not None:
+                note = f"{row.kind} {attachment_id} {status}: {error}"[:500]
+                conn.execute(sa.insert(case_events), [event_values(row.case_id, "media_" + status, None, "system",
+                                                                   note, now or utcnow())])
+        return True
+
+    def attach_media(self, reference: str, contact_id: int, attachment_ids: Sequence[int],
+                     now: datetime | None = None) -> int | None:
+        """Add a citizen's files to their own case; None when `reference` is not a case of theirs."""
+        with self.read() as conn:
+            case_id = conn.execute(
+                sa.select(cases.c.id).where(cases.c.reference == reference, cases.c.contact_id == contact_id)
+            ).scalar()
+        if case_id is None:
+            return None
+        return self.attach_to_case(case_id, attachment_ids, "citizen", now)
+
+    def _location_hint(self, conn: Connection, case_id: int, now: datetime) -> None:
+        """A case without a position takes the first GPS position its stored photos carry (an event says so)."""
+        hint = conn.execute(
+            sa.select(attachments.c.id, attachments.c.lat, attachments.c.lon)
+            .where(attachments.c.case_id == case_id, attachments.c.status == "stored",
+                   attachments.c.lat.is_not(None), attachments.c.lon.is_not(None))
+            .order_by(attachments.c.id)
+            .limit(1)
+        ).first()
+        if hint is None:
+            return
+        updated = conn.execute(
+            sa.update(cases).where(cases.c.id == case_id, cases.c.lat.is_(None), cases.c.lon.is_(None))
+            .values(lat=hint.lat, lon=hint.lon, updated_at=now)
+        )
+        if updated.rowcount:
+            note = f"position from the EXIF of photo {hint.id}: {hint.lat:.6f},{hint.lon:.6f}"
+            conn.execute(sa.insert(case_events), [event_values(case_id, "location_hint", None, "system", note, now)])

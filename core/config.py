@@ -71,10 +71,71 @@ class Profile:
 
 @dataclass(frozen=True)
 class OutboundPolicy:
-    """How sending is retried."""
+    """How sending is retried, and paced per sender (messages per second, by channel)."""
 
     max_attempts: int = 6
     backoff_seconds: tuple[int, ...] = (5, 30, 120, 600, 1800)
+    rate_per_second: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    media_rate_per_second: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MEDIA_RATES))
+
+    def rate(self, channel: str, *, media: bool = False) -> float | None:
+        """Messages per second one sender may send on `channel` (None: not paced)."""
+        if media and channel in self.media_rate_per_second:
+            return self.media_rate_per_second[channel]
+        return self.rate_per_second.get(channel)
+
+
+DEFAULT_RATES = {"whatsapp": 10.0}
+"""Twilio's default WhatsApp sender throughput."""
+DEFAULT_MEDIA_RATES = {"whatsapp": 1.5}
+"""Messages with media go slower (Twilio's documented ~1.5/s for WhatsApp media)."""
+
+DEFAULT_MEDIA_TYPES = (
+    "image/jpeg", "image/png", "image/webp", "image/gif",
+    "audio/ogg", "audio/mpeg", "audio/amr", "audio/mp4", "audio/aac",
+    "application/pdf",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MediaPolicy:
+    """What citizens' files may be, and how their download is retried."""
+
+    max_bytes: int = 16 * 1024 * 1024
+    allowed_types: tuple[str, ...] = DEFAULT_MEDIA_TYPES
+    attempts: int = 4
+    backoff_seconds: tuple[int, ...] = (10, 60, 300)
+
+
+TEMPLATE_VARIABLES = ("reference", "status", "note", "administration", "text")
+"""What a template's numbered variables may be filled with."""
+
+
+@dataclass(frozen=True)
+class Template:
+    """An approved WhatsApp template: its Content SID and what fills its variables `{{1}}`, `{{2}}`..."""
+
+    content_sid: str
+    variables: tuple[str, ...] = ()
+
+    def content_variables(self, values: Mapping[str, str]) -> dict[str, str]:
+        """`{"1": ..., "2": ...}` from the notice's values."""
+        return {str(n): str(values.get(name, "")) for n, name in enumerate(self.variables, 1)}
+
+
+@dataclass(frozen=True)
+class WhatsAppPolicy:
+    """Templates for messages sent outside WhatsApp's 24-hour window: language -> key -> template, the
+    key a status (`in_progress`, `answered`...), `status` for any status without its own, or `rating`."""
+
+    templates: dict[str, dict[str, Template]] = field(default_factory=dict)
+
+    def template(self, language: str, key: str) -> Template | None:
+        """The template for `key` in `language` (falling back to `status` for a status key)."""
+        table = self.templates.get(language, {})
+        if key in table:
+            return table[key]
+        return table.get("status") if key != "rating" else None
 
 
 @dataclass(frozen=True)
@@ -99,6 +160,8 @@ class Deployment:
     opt_out_keywords: tuple[str, ...] = DEFAULT_OPT_OUT
     opt_in_keywords: tuple[str, ...] = DEFAULT_OPT_IN
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    media: MediaPolicy = field(default_factory=MediaPolicy)
+    whatsapp: WhatsAppPolicy = field(default_factory=WhatsAppPolicy)
 
     def administration(self, code: str | None) -> Administration | None:
         """The administration with this code, or None."""
@@ -254,6 +317,8 @@ class _Parser:
         texts = self.texts(top.get("texts"), "texts", langs)
         profiles = self.profiles(top.get("profiles"), langs, default_language, admin_codes)
         outbound = self.outbound(top.get("outbound"))
+        media = self.media(top.get("media"))
+        whatsapp = self.whatsapp(top.get("whatsapp"), langs)
         return Deployment(
             name=name,
             default_region=region,
@@ -275,6 +340,8 @@ class _Parser:
             opt_out_keywords=self.keywords(top.get("opt_out_keywords"), "opt_out_keywords", DEFAULT_OPT_OUT),
             opt_in_keywords=self.keywords(top.get("opt_in_keywords"), "opt_in_keywords", DEFAULT_OPT_IN),
             outbound=outbound,
+            media=media,
+            whatsapp=whatsapp,
         )
 
     def administrations(self, value: Any, langs: tuple[str, ...]) -> tuple[Administration, ...]:
@@ -382,4 +449,64 @@ class _Parser:
         return OutboundPolicy(
             max_attempts=self.positive(entry.get("max_attempts", 6), "outbound.max_attempts"),
             backoff_seconds=tuple(self.positive(v, f"outbound.backoff_seconds[{i}]") for i, v in enumerate(backoff)),
+            rate_per_second=self.rates(entry.get("rate_per_second"), "outbound.rate_per_second", DEFAULT_RATES),
+            media_rate_per_second=self.rates(
+                entry.get("media_rate_per_second"), "outbound.media_rate_per_second", DEFAULT_MEDIA_RATES
+            ),
         )
+
+    def rates(self, value: Any, where: str, default: Mapping[str, float]) -> dict[str, float]:
+        """Channel -> messages per second (positive numbers), over the defaults."""
+        rates = dict(default)
+        for channel, rate in self.mapping(value, where).items():
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
+                raise self.fail(f"{where}.{channel}", f"expected a positive number, got {rate!r}")
+            rates[str(channel)] = float(rate)
+        return rates
+
+    def media(self, value: Any) -> MediaPolicy:
+        """The `media` section: size cap (MB), type allowlist, download attempts and their spacing."""
+        entry = self.mapping(value, "media")
+        max_mb = entry.get("max_mb", 16)
+        if isinstance(max_mb, bool) or not isinstance(max_mb, int | float) or max_mb <= 0:
+            raise self.fail("media.max_mb", f"expected a positive number, got {max_mb!r}")
+        types = tuple(
+            self.text(v, f"media.allowed_types[{i}]").lower()
+            for i, v in enumerate(self.listing(entry.get("allowed_types", list(DEFAULT_MEDIA_TYPES)),
+                                               "media.allowed_types"))
+        )
+        for i, kind in enumerate(types):
+            if "/" not in kind:
+                raise self.fail(f"media.allowed_types[{i}]", f"expected a content type (image/jpeg), got {kind!r}")
+        backoff = self.listing(entry.get("retry_seconds", [10, 60, 300]), "media.retry_seconds")
+        return MediaPolicy(
+            max_bytes=int(max_mb * 1024 * 1024),
+            allowed_types=types,
+            attempts=self.positive(entry.get("download_attempts", 4), "media.download_attempts"),
+            backoff_seconds=tuple(self.positive(v, f"media.retry_seconds[{i}]") for i, v in enumerate(backoff))
+            or (10,),
+        )
+
+    def whatsapp(self, value: Any, langs: tuple[str, ...]) -> WhatsAppPolicy:
+        """The `whatsapp` section: templates per language and status (or `status`, `rating`)."""
+        entry = self.mapping(value, "whatsapp")
+        templates: dict[str, dict[str, Template]] = {}
+        for lang, table in self.mapping(entry.get("templates"), "whatsapp.templates").items():
+            code = self.language(lang, f"whatsapp.templates.{lang}", langs)
+            templates[code] = {}
+            for key, item in self.mapping(table, f"whatsapp.templates.{lang}").items():
+                where = f"whatsapp.templates.{lang}.{key}"
+                spec = self.mapping(item, where)
+                sid = self.text(spec.get("content_sid"), f"{where}.content_sid")
+                if not sid.startswith("HX"):
+                    raise self.fail(f"{where}.content_sid", f"expected a Content SID (HX...), got {sid!r}")
+                variables = tuple(
+                    self.text(v, f"{where}.variables[{i}]")
+                    for i, v in enumerate(self.listing(spec.get("variables"), f"{where}.variables"))
+                )
+                for i, name in enumerate(variables):
+                    if name not in TEMPLATE_VARIABLES:
+                        raise self.fail(f"{where}.variables[{i}]",
+                                        f"unknown variable {name!r} (known: {', '.join(TEMPLATE_VARIABLES)})")
+                templates[code][str(key)] = Template(sid, variables)
+        return WhatsAppPolicy(templates)

@@ -182,6 +182,8 @@ attachments = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
     sa.Column("error", sa.Text, nullable=True),
     _at("created_at"),
+    sa.Column("lat", sa.Float, nullable=True),
+    sa.Column("lon", sa.Float, nullable=True),
     sa.Index("ix_attachments_case_id", "case_id"),
     sa.Index("ix_attachments_message_id", "message_id"),
 )
@@ -196,8 +198,14 @@ conversations = sa.Table(
     sa.Column("reason", sa.String(64), nullable=False, server_default=""),
     _at("created_at"),
     _at("updated_at"),
+    sa.Column("agent_id", sa.Integer, sa.ForeignKey("staff.id"), nullable=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=True),
+    sa.Column("closed_reason", sa.String(32), nullable=False, server_default=""),
+    _at("taken_at", nullable=True),
+    _at("closed_at", nullable=True),
     sa.Index("ix_conversations_status", "status"),
     sa.Index("ix_conversations_contact_id", "contact_id"),
+    sa.Index("ix_conversations_agent_id", "agent_id"),
 )
 
 staff = sa.Table(
@@ -210,6 +218,7 @@ staff = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=True),
     sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
     _at("created_at"),
+    _at("last_failed_login_at", nullable=True),
 )
 
 api_tokens = sa.Table(

@@ -1,7 +1,9 @@
 """The case lifecycle: statuses, allowed transitions, the reopen window and deadlines. Pure functions.
 
 received -> routed -> in_progress -> answered -> closed; answered/closed -> reopened -> in_progress;
-rejected (with the reason) -> closed. `answered` and `rejected` need a written note: the reasoned answer.
+rejected (with the reason) -> closed. Before the answer, a case may be routed again (a transfer to
+another administration, as cases circulate in the communes). `answered` and `rejected` need a
+written note: the reasoned answer.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ STATUSES: tuple[str, ...] = (RECEIVED, ROUTED, IN_PROGRESS, ANSWERED, REJECTED, 
 TRANSITIONS: dict[str, frozenset[str]] = {
     RECEIVED: frozenset({ROUTED, REJECTED}),
     ROUTED: frozenset({ROUTED, IN_PROGRESS, REJECTED}),
-    IN_PROGRESS: frozenset({ANSWERED, REJECTED}),
+    IN_PROGRESS: frozenset({ROUTED, ANSWERED, REJECTED}),
     ANSWERED: frozenset({CLOSED, REOPENED}),
     CLOSED: frozenset({REOPENED}),
-    REOPENED: frozenset({IN_PROGRESS, ANSWERED, REJECTED}),
+    REOPENED: frozenset({ROUTED, IN_PROGRESS, ANSWERED, REJECTED}),
     REJECTED: frozenset({CLOSED}),
 }
 

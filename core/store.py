@@ -16,12 +16,14 @@ import sqlalchemy as sa
 
 from core import lifecycle
 from core.attachment_store import AttachmentsMixin
-from core.cases import CasesMixin
+from core.casework import CaseworkMixin
 from core.db import administrations, attachments, case_events, cases, categories, contacts
+from core.delivery_store import DeliveryMixin
 from core.handoffs import HandoffsMixin
 from core.lifecycle import InvalidTransition
 from core.messages import MessagesMixin
 from core.notice_store import NoticesMixin
+from core.queueing import QueueMixin
 from core.records import (
     AttachmentRecord,
     CaseEvent,
@@ -64,7 +66,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-class CaseStore(MessagesMixin, CasesMixin, AttachmentsMixin, NoticesMixin, HandoffsMixin, StaffMixin):
+class CaseStore(
+    MessagesMixin, CaseworkMixin, AttachmentsMixin, NoticesMixin, HandoffsMixin, StaffMixin, QueueMixin,
+    DeliveryMixin,
+):
     """Cases, contacts, messages, attachments, hand-offs, staff and audit, over SQLite or PostgreSQL."""
 
     def sync_reference_data(self) -> None:

@@ -1,105 +1,79 @@
 """The JSON API for staff tools and integrations (`/api/v1/...`), with bearer-token auth.
 
-Who may do what is decided by `core.access`; every read of a case's personal data is audited.
+Who may do what is decided by `core.access`; every read of a case's personal data is audited. The
+conversation routes live in `gateway.api_conversations`, the case lists, notes and transfers in
+`gateway.api_cases`; the whole API is described by the OpenAPI document at `/api/v1/openapi.json`.
 """
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 from aiohttp import web
 
 from core import references
 from core.access import can_change_status, can_view_case
 from core.lifecycle import NOTE_REQUIRED, STATUSES, InvalidTransition
-from core.store import CaseNotFound, Staff
+from core.records import Staff
+from core.store import CaseNotFound
+from gateway.agentwork import Refused
+from gateway.api_cases import add_case_routes, case_view
+from gateway.api_common import error, json_body, text_field, with_staff
+from gateway.api_conversations import add_conversation_routes
 from gateway.casework import change_status
 from gateway.keys import RQ_REDIS, RUNTIME
+from gateway.openapi import openapi_document
 
 
 def add_api_routes(app: web.Application) -> None:
     """Register the API routes."""
+    app.router.add_get("/api/v1/openapi.json", get_openapi)
+    add_case_routes(app)
     app.router.add_get("/api/v1/cases/{reference}", get_case)
     app.router.add_post("/api/v1/cases/{reference}/status", post_status)
+    add_conversation_routes(app)
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": code, "message": message}, status=status)
+async def get_openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 description of this API."""
+    return web.json_response(openapi_document())
 
 
-async def _authenticate(request: web.Request) -> Staff | web.Response:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _error(401, "unauthorized", "send 'Authorization: Bearer <token>' (hotline staff token)")
-    runtime = request.app[RUNTIME]
-    staff = await runtime.db(runtime.store.staff_for_token, token.strip())
-    if staff is None:
-        return _error(401, "unauthorized", "unknown or revoked token")
-    return staff
-
-
-def _reference(request: web.Request) -> str | None:
-    return references.parse(request.match_info["reference"])
-
-
-async def get_case(request: web.Request) -> web.Response:
+@with_staff()
+async def get_case(request: web.Request, staff: Staff) -> web.Response:
     """The case document, as `hotline case show --json` prints it, for staff allowed to see it."""
-    staff = await _authenticate(request)
-    if isinstance(staff, web.Response):
-        return staff
-    reference = _reference(request)
-    if reference is None:
-        return _error(404, "not_found", "not a valid case reference")
-    runtime = request.app[RUNTIME]
-    record = await runtime.db(runtime.store.get_case, reference)
-    if record is None:
-        return _error(404, "not_found", "no case with this reference")
-    if not can_view_case(staff, record.administration_code):
-        return _error(403, "forbidden", "this case belongs to another administration")
-    document = await runtime.db(runtime.store.case_document, reference)
-    await runtime.db(runtime.store.audit, staff.id, "case.view", record.id, "api")
+    document, _ = await case_view(request.app[RUNTIME], staff, request.match_info["reference"], "api")
     return web.json_response(document)
 
 
-async def post_status(request: web.Request) -> web.Response:
+@with_staff()
+async def post_status(request: web.Request, staff: Staff) -> web.Response:
     """Change a case's status with a note: `{"status": ..., "note": ...}`; the citizen is told."""
-    staff = await _authenticate(request)
-    if isinstance(staff, web.Response):
-        return staff
-    try:
-        payload: Any = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _error(400, "bad_request", "the body must be JSON")
-    if not isinstance(payload, dict) or not isinstance(payload.get("status"), str):
-        return _error(400, "bad_request", 'expected {"status": "...", "note": "..."}')
-    note = payload.get("note") or ""
-    if not isinstance(note, str):
-        return _error(400, "bad_request", "note must be a string")
+    payload = await json_body(request)
+    if not isinstance(payload.get("status"), str):
+        return error(400, "bad_request", 'expected {"status": "...", "note": "..."}')
+    note = text_field(payload, "note", required=False)
     status = payload["status"]
     if status not in STATUSES:
-        return _error(400, "unknown_status", f"status must be one of: {', '.join(STATUSES)}")
-    if status in NOTE_REQUIRED and not note.strip():
-        return _error(400, "note_required", f"{status} needs a note: the reasoned answer the citizen will read")
-    reference = _reference(request)
+        return error(400, "unknown_status", f"status must be one of: {', '.join(STATUSES)}")
+    if status in NOTE_REQUIRED and not note:
+        return error(400, "note_required", f"{status} needs a note: the reasoned answer the citizen will read")
+    reference = references.parse(request.match_info["reference"])
     if reference is None:
-        return _error(404, "not_found", "not a valid case reference")
+        return error(404, "not_found", "not a valid case reference")
     runtime = request.app[RUNTIME]
     record = await runtime.db(runtime.store.get_case, reference)
     if record is None:
-        return _error(404, "not_found", "no case with this reference")
-    if not can_change_status(staff, record.administration_code):
-        return _error(403, "forbidden", "your role or administration cannot change this case")
+        return error(404, "not_found", "no case with this reference")
+    if not can_view_case(staff, record.administration_code) or not can_change_status(staff, record.administration_code):
+        return error(403, "forbidden", "your role or administration cannot change this case")
     try:
         change = await runtime.db(
             change_status, runtime.store, request.app[RQ_REDIS], runtime.settings.queue_prefix,
             reference, status, staff.username, note,
         )
     except InvalidTransition as exc:
-        return _error(409, "invalid_transition", str(exc))
-    except CaseNotFound:
-        return _error(404, "not_found", "no case with this reference")
+        raise Refused(409, "invalid_transition", str(exc)) from exc
+    except CaseNotFound as exc:
+        raise Refused(404, "not_found", "no case with this reference") from exc
     return web.json_response(
         {"reference": reference, "status": change.case.status, "previous": change.previous,
          "event_id": change.event_id}

@@ -1,4 +1,5 @@
-"""The aiohttp application: webhooks of every registered channel, health, metrics, the JSON API.
+"""The aiohttp application: webhooks of every registered channel, health, metrics, the JSON API and
+the staff console.
 
 Shared resources are typed `AppKey`s opened in `cleanup_ctx`, so each is closed only if it was opened.
 A webhook handler stays short: verify, parse, hand each message to the inbound processor, reply.
@@ -19,11 +20,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from channels.base import REGISTRY, ChannelAdapter, HttpRequest
+from core.queueing import ConsolePolicy
 from gateway import metrics
 from gateway.api import add_api_routes
+from gateway.console import add_console_routes, desk_ctx
 from gateway.inbound import InboundProcessor
-from gateway.keys import PROCESSOR, REDIS, RQ_REDIS, RUNTIME, SETTINGS
-from gateway.queues import enqueue_sends
+from gateway.keys import CONSOLE_POLICY, PROCESSOR, REDIS, RQ_REDIS, RUNTIME, SETTINGS
+from gateway.queues import enqueue_downloads, enqueue_fallback, enqueue_sends
 from gateway.redis_clients import async_client, sync_client
 from gateway.runtime import Runtime, build_runtime
 from gateway.sessions import SessionStore
@@ -38,14 +41,17 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 
 
 def create_app(
-    settings: Settings, runtime: Runtime | None = None, *, sweep: SweepPolicy | None = None
+    settings: Settings, runtime: Runtime | None = None, *, sweep: SweepPolicy | None = None,
+    console: ConsolePolicy | None = None,
 ) -> web.Application:
     """The gateway application. Pass `runtime` to share one already built (tests, the demo)."""
     app = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
     app[SETTINGS] = settings
+    app[CONSOLE_POLICY] = console or ConsolePolicy.from_env(settings.env)
     app.cleanup_ctx.append(_runtime_ctx(runtime))
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_sweeper_ctx(sweep or SweepPolicy()))
+    app.cleanup_ctx.append(desk_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", prometheus_metrics)
     status_routes: set[str] = set()
@@ -56,6 +62,7 @@ def create_app(
             status_routes.add(adapter_class.status_path)
             app.router.add_post(adapter_class.status_path, _status_handler(name))
     add_api_routes(app)
+    add_console_routes(app)
     return app
 
 
@@ -83,7 +90,10 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     def send(ids: list[int], priority: str) -> None:
         enqueue_sends(app[RQ_REDIS], settings.queue_prefix, ids, priority)
 
-    app[PROCESSOR] = InboundProcessor(runtime, sessions, client, send)
+    def download(ids: list[int]) -> None:
+        enqueue_downloads(app[RQ_REDIS], settings.queue_prefix, ids)
+
+    app[PROCESSOR] = InboundProcessor(runtime, sessions, client, send, download)
     yield
     await client.aclose()
     app[RQ_REDIS].close()
@@ -94,8 +104,8 @@ def _sweeper_ctx(policy: SweepPolicy):
         task = asyncio.create_task(sweep_forever(app[PROCESSOR], app[RQ_REDIS], app[REDIS], policy))
         yield
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=5)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     return context
 
@@ -149,6 +159,10 @@ def _status_handler(channel: str):
         runtime = app[RUNTIME]
         await runtime.db(runtime.store.apply_delivery_status, update.provider_message_id, update.status,
                          update.error_code)
+        if update.status in ("failed", "undelivered"):
+            with contextlib.suppress(RedisError):
+                await runtime.db(enqueue_fallback, app[RQ_REDIS], app[SETTINGS].queue_prefix,
+                                 update.provider_message_id)
         metrics.DELIVERY.labels(update.status).inc()
         return web.Response(status=204)
 

@@ -71,6 +71,8 @@ def _apply(store: CaseStore, effect: m.Effect, scope: EffectScope) -> m.Event | 
                 source_message_id=scope.source_message_id,
                 now=now,
             )
+            if draft.attachment_ids:
+                store.attach_to_case(record.id, draft.attachment_ids, "citizen", now)
             return m.CaseCreated(record.reference, _administration_names(store, record.administration_code), now)
         case m.LookupCase(reference=reference):
             found = store.get_case(reference)
@@ -85,6 +87,11 @@ def _apply(store: CaseStore, effect: m.Effect, scope: EffectScope) -> m.Event | 
             if result == "reopened":
                 return m.CaseReopened(reference, now)
             return m.ReopenRefused(reference, result, now)
+        case m.AttachMedia(reference=reference, attachment_ids=ids):
+            added = store.attach_media(reference, scope.contact_id, ids, now)
+            if added is None:
+                return m.CaseNotFound(reference, now)
+            return m.MediaAttached(reference, len(ids), now)
         case m.CloseCase(reference=reference):
             store.close_case(reference, "citizen", now)
             return None

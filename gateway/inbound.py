@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from channels.base import Choice, InboundMessage, Location, OutboundMessage, numbered_text
+from channels.base import Choice, InboundMessage, Location, MediaRef, OutboundMessage, numbered_text
 from conversations import model as m
 from conversations.catalog import text as catalog_text
 from core.consent import Consent, is_carrier_help, keyword_consent
@@ -37,6 +38,8 @@ TEXT_DEDUP_SECONDS = 10
 
 SendOutbound = Callable[[Sequence[int], str], None]
 """Enqueue send jobs for recorded outbound message ids at a priority (a blocking call)."""
+DownloadMedia = Callable[[Sequence[int]], None]
+"""Enqueue download jobs for recorded attachment ids (a blocking call)."""
 
 
 @dataclass
@@ -51,12 +54,14 @@ class InboundProcessor:
     """Runs inbound messages through the dialogue, one contact at a time."""
 
     def __init__(
-        self, runtime: Runtime, sessions: SessionStore, redis_client: aioredis.Redis, send: SendOutbound
+        self, runtime: Runtime, sessions: SessionStore, redis_client: aioredis.Redis, send: SendOutbound,
+        download: DownloadMedia | None = None,
     ) -> None:
         self.runtime = runtime
         self.sessions = sessions
         self.redis = redis_client
         self.send = send
+        self.download = download
         store = runtime.store
         self._records: GroupCommit[InboundDraft, InboundRecord] = GroupCommit(store.record_inbound_many, runtime.db)
         self._finishes: GroupCommit[tuple[int, list[OutboundDraft]], list[int]] = GroupCommit(
@@ -76,6 +81,7 @@ class InboundProcessor:
             body=message.text,
             received_at=now,
             sender_name=message.sender_name,
+            payload=extras_payload(message),
         ))
         metrics.INBOUND.labels(message.channel, "duplicate" if record.duplicate else "new").inc()
         if record.duplicate and record.processed:
@@ -99,6 +105,7 @@ class InboundProcessor:
             answer = reminder if is_carrier_help(message.text) else []
             await self._finish(record.message_id, record.contact_id, answer, reply_inline)
             return InboundResult("opted_out", answer if reply_inline else [])
+        media_ids = await self._record_media(message, record) if message.media else ()
 
         try:
             async with self.sessions.locked(message.channel, message.sender) as held:
@@ -111,7 +118,8 @@ class InboundProcessor:
                 if session.language is None and record.language:
                     session.language = record.language
                 scope = EffectScope(message.channel, record.contact_id, message.recipient, record.message_id, now)
-                session, says = await run_turn(self.runtime, session, user_message(message, now), context, scope)
+                given = user_message(message, now, media_ids)
+                session, says = await run_turn(self.runtime, session, given, context, scope)
                 session.data["last_message_id"] = record.message_id
                 held.session, held.changed = session, True
         except (RedisError, ContactBusy, OSError) as exc:
@@ -124,6 +132,17 @@ class InboundProcessor:
         replies = [self._outbound(message, say) for say in says]
         await self._finish(record.message_id, record.contact_id, replies, reply_inline)
         return InboundResult("processed", replies if reply_inline else [])
+
+    async def _record_media(self, message: InboundMessage, record: InboundRecord) -> tuple[int, ...]:
+        """Record the message's media as pending attachments (once) and queue their downloads."""
+        items = [(ref.kind, ref.content_type, ref.url) for ref in message.media]
+        ids = await self.runtime.db(self.runtime.store.record_media, record.message_id, items)
+        if ids and self.download is not None:
+            try:
+                await self.runtime.db(self.download, ids)
+            except (RedisError, OSError) as exc:
+                log.warning("media of message %s not queued (stays pending): %s", record.message_id, exc)
+        return tuple(ids)
 
     async def _consent(
         self, message: InboundMessage, record: InboundRecord, consent: Consent, context: m.DialogueContext,
@@ -174,10 +193,10 @@ class InboundProcessor:
         pending = await self.runtime.db(self.runtime.store.pending_inbound, cutoff, limit)
         done = 0
         for item in pending:
-            message = InboundMessage(
+            message = with_extras(InboundMessage(
                 channel=item.channel, sender=item.sender, recipient=item.recipient,
                 provider_message_id=item.provider_message_id, text=item.body, received_at=item.received_at,
-            )
+            ), item.payload)
             record = InboundRecord(
                 message_id=item.message_id, contact_id=item.contact_id, duplicate=True, processed=False,
                 language=item.language, opted_out=item.opted_out,
@@ -189,8 +208,40 @@ class InboundProcessor:
         return done
 
 
-def user_message(message: InboundMessage, now: datetime) -> m.UserMessage:
-    """The dialogue's view of an inbound message."""
+def extras_payload(message: InboundMessage) -> dict[str, Any] | None:
+    """What a message carries besides its text (media, pin, button, reply context), to replay it; None
+    for a plain text."""
+    extras: dict[str, Any] = {}
+    if message.media:
+        extras["media"] = [{"url": ref.url, "content_type": ref.content_type} for ref in message.media]
+    if message.location is not None:
+        extras["location"] = {"lat": message.location.lat, "lon": message.location.lon, "text": message.location.text}
+    if message.button_payload:
+        extras["button"] = message.button_payload
+    if message.reply_to:
+        extras["reply_to"] = message.reply_to
+    if message.forwarded:
+        extras["forwarded"] = True
+    return extras or None
+
+
+def with_extras(message: InboundMessage, payload: dict[str, Any] | None) -> InboundMessage:
+    """The message rebuilt with what `extras_payload` kept."""
+    if not payload:
+        return message
+    location = payload.get("location")
+    return replace(
+        message,
+        media=tuple(MediaRef(str(i.get("url", "")), str(i.get("content_type", ""))) for i in payload.get("media", [])),
+        location=Location(location.get("lat"), location.get("lon"), location.get("text", "")) if location else None,
+        button_payload=payload.get("button"),
+        reply_to=payload.get("reply_to"),
+        forwarded=bool(payload.get("forwarded")),
+    )
+
+
+def user_message(message: InboundMessage, now: datetime, media_ids: tuple[int, ...] = ()) -> m.UserMessage:
+    """The dialogue's view of an inbound message (`media_ids`: its attachments as recorded)."""
     location: Location | None = message.location
     return m.UserMessage(
         text=message.text,
@@ -201,4 +252,6 @@ def user_message(message: InboundMessage, now: datetime) -> m.UserMessage:
         lon=location.lon if location else None,
         location_text=location.text if location else "",
         sender_name=message.sender_name,
+        media_ids=media_ids,
+        reply_to=message.reply_to,
     )

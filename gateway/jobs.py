@@ -13,13 +13,17 @@ from datetime import UTC, datetime, timedelta
 
 from rq import Queue, get_current_job
 
-from channels.base import Choice, OutboundMessage, SendError, numbered_text
+from channels.base import Choice, SendError, numbered_text
 from conversations import model as m
+from conversations.catalog import text as catalog_text
+from core.references import display
 from core.store import OutboundDraft
 from gateway import metrics
+from gateway.delivery import may_fall_back, notice_payload, prepare, send_by_sms
 from gateway.dialogue import run_turn
 from gateway.effects import EffectScope
 from gateway.queues import BULK, enqueue_sends, queue_name
+from gateway.ratelimit import RateLimiter
 from gateway.redis_clients import async_client, sync_client
 from gateway.runtime import Runtime, build_runtime
 from gateway.sessions import SessionStore
@@ -56,17 +60,28 @@ async def send_message(message_id: int) -> str:
         metrics.OUTBOUND.labels(row.channel, "opted_out").inc()
         return "failed"
     adapter = runtime.adapter(row.channel)
-    outbound = OutboundMessage(
-        channel=row.channel,
-        recipient=row.recipient,
-        sender=row.sender,
-        text=row.body,
-        status_callback=runtime.settings.status_callback_url(),
-    )
+    prepared = prepare(runtime, row, runtime.settings.status_callback_url())
+    if prepared.message is None:
+        store.mark_failed(message_id, "window_closed", prepared.fallback, attempted=False)
+        metrics.OUTBOUND.labels(row.channel, "failed").inc()
+        if may_fall_back(row.channel, row.payload):
+            send_by_sms(runtime, message_id, row.contact_id, row.case_id, row.recipient, row.body,
+                        prepared.fallback or "window closed")
+            return "fell back"
+        return "failed"
+    outbound = prepared.message
+    rate = runtime.deployment.outbound.rate(row.channel, media=bool(outbound.media_urls))
+    if rate:
+        job = get_current_job()
+        connection = job.connection if job is not None else sync_client(runtime.settings.redis_url)
+        await RateLimiter(connection, runtime.settings.queue_prefix).wait(f"{row.channel}:{row.sender}", rate)
     try:
         result = await adapter.send(outbound)
     except SendError as error:
-        return _after_failure(runtime, message_id, row.channel, row.contact_id, row.attempts, error)
+        outcome = _after_failure(runtime, message_id, row.channel, row.contact_id, row.attempts, error)
+        if outcome == "failed" and not error.opted_out and may_fall_back(row.channel, row.payload):
+            send_by_sms(runtime, message_id, row.contact_id, row.case_id, row.recipient, row.body, str(error))
+        return outcome
     store.mark_sent(message_id, result.provider_message_id, result.status)
     metrics.OUTBOUND.labels(row.channel, "sent").inc()
     return "sent"
@@ -147,13 +162,34 @@ async def status_notice(
             held.session.language = notice.language
         session, says = await run_turn(runtime, held.session, event, context, scope)
         held.session, held.changed = session, True
+    language = session.language or notice.language
+    values = _notice_values(runtime, notice.reference, notice.status, notice.note, event.administration, language,
+                            context)
+    rating_last = session.state == m.State.RATE and len(says) > 1
     return [
         OutboundDraft(
             channel=notice.channel, contact_id=notice.contact_id, sender=notice.channel_address,
             recipient=notice.recipient, body=_rendered(say), priority=BULK, case_id=notice.case_id,
+            payload=notice_payload("rating" if rating_last and n == len(says) - 1 else "status", notice.status,
+                                   language, values),
         )
-        for say in says
+        for n, say in enumerate(says)
     ]
+
+
+def _notice_values(runtime: Runtime, reference: str, status: str, note: str, administration: dict[str, str],
+                   language: str, context: m.DialogueContext) -> dict[str, str]:
+    """What a template's variables may be filled with, in the citizen's language."""
+    try:
+        status_name = catalog_text(language, f"status_{status}", context)
+    except KeyError:
+        status_name = status.replace("_", " ")
+    return {
+        "reference": display(reference),
+        "status": status_name,
+        "note": note,
+        "administration": administration.get(language) or next(iter(administration.values()), ""),
+    }
 
 
 def _rendered(say: m.Say) -> str:

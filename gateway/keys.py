@@ -6,6 +6,8 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from core.queueing import ConsolePolicy
+from gateway.agentwork import Desk
 from gateway.inbound import InboundProcessor
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -15,3 +17,5 @@ REDIS = web.AppKey("redis", aioredis.Redis)
 RQ_REDIS = web.AppKey("rq_redis", redis.Redis)
 PROCESSOR = web.AppKey("processor", InboundProcessor)
 SETTINGS = web.AppKey("settings", Settings)
+DESK = web.AppKey("desk", Desk)
+CONSOLE_POLICY = web.AppKey("console_policy", ConsolePolicy)

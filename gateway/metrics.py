@@ -12,3 +12,6 @@ REJECTED = Counter("hotline_webhooks_rejected_total", "Webhooks refused (bad sig
 OUTBOUND = Counter("hotline_outbound_messages_total", "Outbound send attempts by channel and result",
                    ["channel", "result"])
 DELIVERY = Counter("hotline_delivery_reports_total", "Provider delivery reports by status", ["status"])
+MEDIA = Counter("hotline_media_total", "Media downloads by channel and result (stored, refused, failed)",
+                ["channel", "result"])
+FALLBACKS = Counter("hotline_fallbacks_total", "Status updates sent again by SMS after failing", ["channel"])

@@ -1,8 +1,8 @@
 """The RQ queues and how work is put on them.
 
-Replies to a citizen (and agent messages) go on the `replies` queue, status updates and reminders on
-`bulk`; workers listen to `replies` first, so a citizen waiting for an answer never waits behind a
-batch of status updates.
+Replies to a citizen (and agent messages) go on the `replies` queue, media downloads on `media`,
+status updates and reminders on `bulk`; workers listen to `replies` first, so a citizen waiting for an
+answer never waits behind a batch of downloads or status updates.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import redis
 from rq import Queue, Retry
 
 REPLIES = "replies"
+MEDIA = "media"
 BULK = "bulk"
-PRIORITIES = (REPLIES, BULK)
+PRIORITIES = (REPLIES, MEDIA, BULK)
 CRASH_RETRY = Retry(max=3, interval=[10, 60, 300])
 """For a job that crashed (a bug, the database away); provider errors are retried by the job itself."""
 
@@ -46,4 +47,24 @@ def enqueue_status_notice(connection: redis.Redis, prefix: str, reference: str, 
     Queue(queue_name(prefix, BULK), connection=connection).enqueue(
         notify_status_change, reference, event_id, job_id=f"notice-{event_id}", retry=CRASH_RETRY,
         result_ttl=3600, failure_ttl=7 * 24 * 3600,
+    )
+
+
+def enqueue_downloads(connection: redis.Redis, prefix: str, attachment_ids: Iterable[int]) -> None:
+    """One download job per recorded attachment; an attachment queued twice is fetched once."""
+    from gateway.media import download_media
+
+    queue = Queue(queue_name(prefix, MEDIA), connection=connection)
+    for attachment_id in attachment_ids:
+        queue.enqueue(download_media, attachment_id, job_id=f"media-{attachment_id}", retry=CRASH_RETRY,
+                      result_ttl=3600, failure_ttl=7 * 24 * 3600)
+
+
+def enqueue_fallback(connection: redis.Redis, prefix: str, provider_message_id: str) -> None:
+    """Look at a failed delivery: a status update that failed on a channel with a fallback goes again by SMS."""
+    from gateway.delivery import fall_back
+
+    Queue(queue_name(prefix, BULK), connection=connection).enqueue(
+        fall_back, provider_message_id, job_id=f"fallback-{provider_message_id}",
+        retry=CRASH_RETRY, result_ttl=3600, failure_ttl=7 * 24 * 3600,
     )

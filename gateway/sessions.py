@@ -2,7 +2,8 @@
 
 The lock is what makes one contact's messages go through the dialogue one at a time, in every
 gateway and worker process. Taking the lock and reading the session is one Lua call; saving the
-session and releasing the lock is another, which saves only while the lock is still ours.
+session and releasing the lock is another, which saves only while the lock is still ours; the same
+call keeps the set of sessions left silent mid-submission (`idle_since`) up to date for the reminders.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import redis.asyncio as aioredis
 
-from conversations.model import Session
+from conversations.model import Session, State
+from conversations.turn import FLOW_STATES
 
 _ACQUIRE = """
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -28,6 +31,7 @@ _SAVE_RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])
   redis.call('del', KEYS[1])
+  if ARGV[5] == '' then redis.call('zrem', KEYS[3], ARGV[4]) else redis.call('zadd', KEYS[3], ARGV[5], ARGV[4]) end
   return 1
 end
 return 0
@@ -36,6 +40,17 @@ _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+
+
+WATCHED_STATES = FLOW_STATES - {State.SUBMITTING}
+"""States where a silent citizen gets a reminder, then a person (see `conversations.events.on_idle`)."""
+
+
+def _idle_score(session: Session) -> str:
+    """The session's score in the idle set: its last citizen message time, or '' to leave the set."""
+    if session.state in WATCHED_STATES and session.updated_at is not None:
+        return repr(session.updated_at.timestamp())
+    return ""
 
 
 class ContactBusy(RuntimeError):
@@ -85,8 +100,9 @@ class SessionStore:
             yield held
             if held.changed:
                 stored = await self._save_release(
-                    keys=[lock_key, session_key],
-                    args=[held_token, json.dumps(held.session.to_json(), ensure_ascii=False), self.ttl_seconds],
+                    keys=[lock_key, session_key, self.idle_key],
+                    args=[held_token, json.dumps(held.session.to_json(), ensure_ascii=False), self.ttl_seconds,
+                          f"{channel}|{contact}", _idle_score(held.session)],
                 )
                 if not stored:
                     raise ContactBusy(f"lock on {channel}:{contact} expired before the session was saved")
@@ -107,6 +123,24 @@ class SessionStore:
                 raise ContactBusy(f"{lock_key} is held by another process")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
+
+    @property
+    def idle_key(self) -> str:
+        """The sorted set of sessions mid-submission, scored by the citizen's last message time."""
+        return f"{self.prefix}:idle"
+
+    async def idle_since(self, before: datetime, limit: int = 200) -> list[tuple[str, str]]:
+        """(channel, contact) of sessions mid-submission whose citizen has been silent since before `before`."""
+        members = await self.client.zrangebyscore(self.idle_key, "-inf", before.timestamp(), start=0, num=limit)
+        found = []
+        for member in members:
+            channel, _, contact = (member.decode() if isinstance(member, bytes) else member).partition("|")
+            found.append((channel, contact))
+        return found
+
+    async def forget_idle(self, channel: str, contact: str) -> None:
+        """Stop watching a session for silence."""
+        await self.client.zrem(self.idle_key, f"{channel}|{contact}")
 
     async def peek(self, channel: str, contact: str) -> Session:
         """The stored session without locking (for display only)."""

@@ -40,6 +40,26 @@ def inbound_sms(sender: str, to: str, body: str, sid: str | None = None) -> dict
     }
 
 
+def inbound_whatsapp(sender: str, to: str, body: str = "", sid: str | None = None, *,
+                     media: tuple[tuple[str, str], ...] = (), profile_name: str = "Citoyen",
+                     **extra: str) -> dict[str, str]:
+    """The form Twilio posts for an inbound WhatsApp message: `media` as (url, content type) pairs,
+    `extra` for pins (`Latitude`...), buttons and reply context, as Twilio names them."""
+    sid = sid or ("MM" if media else "SM") + secrets.token_hex(16)
+    form = {
+        "SmsMessageSid": sid, "NumMedia": str(len(media)), "ProfileName": profile_name,
+        "MessageType": "image" if media else ("location" if "Latitude" in extra else "text"),
+        "SmsSid": sid, "WaId": sender.lstrip("+"), "SmsStatus": "received", "Body": body,
+        "To": f"whatsapp:{to}", "NumSegments": "1", "ReferralNumMedia": "0", "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID, "From": f"whatsapp:{sender}", "ApiVersion": "2010-04-01",
+    }
+    for index, (url, content_type) in enumerate(media):
+        form[f"MediaUrl{index}"] = url
+        form[f"MediaContentType{index}"] = content_type
+    form.update(extra)
+    return form
+
+
 def status_callback(sid: str, status: str, to: str, sender: str, error_code: str | None = None) -> dict[str, str]:
     """The form Twilio posts to a message's StatusCallback."""
     form = {"SmsSid": sid, "SmsStatus": status, "MessageStatus": status, "To": to, "MessageSid": sid,

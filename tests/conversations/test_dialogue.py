@@ -52,6 +52,7 @@ S = State
 E = Expect
 SHOWN = display(REF)
 ASKED = (RequestAgent("asked"),)
+MISUNDERSTOOD = (RequestAgent("misunderstood"),)
 
 # --------------------------------------------------------------------------------------------------
 # Full dialogues, one per language, from the first message to the reference.
@@ -150,9 +151,9 @@ FULL = [
         ),
     ),
     Row(
-        "first-message-photo-only-gets-menu",
+        "first-message-photo-only-starts-a-report",
         Session(),
-        (Step(photo(1), E(S.MENU, (SetLanguage("ar"),), says=("greeting", "menu_intro"))),),
+        (Step(photo(1), E(S.CATEGORY, (SetLanguage("ar"),), says=("greeting", "photo_report", "ask_category"))),),
     ),
     Row(
         "buttons-carry-choices",
@@ -359,7 +360,7 @@ for state, (bad, hint, prompt) in UNEXPECTED.items():
         MISSES.append(Row(f"miss-{lang}-at-{state.value}", _at(state, lang), (
             Step(bad, E(state, says=(hint, prompt), not_says=("offer_agent",), misses=1)),
             Step(bad, E(state, says=(hint,), not_says=("offer_agent",), misses=2)),
-            Step(bad, E(state, (), says=(hint, prompt, "offer_agent"), misses=3)),
+            Step(bad, E(state, MISUNDERSTOOD, says=(hint, prompt, "offer_agent"), misses=3)),
         )))
 MISSES += [
     Row("miss-range-menu", session(S.MENU, "en"), (Step("9", E(S.MENU, contains=("from 1 to 5",))),)),
@@ -614,7 +615,7 @@ SERVICE = [
         Step("1", E(S.CATEGORY)),
     )),
     Row("handoff-after-three-misses-is-chosen", session(S.MENU, "en", misses=2), (
-        Step("what", E(S.MENU, (), says=("offer_agent",), misses=3)),
+        Step("what", E(S.MENU, MISUNDERSTOOD, says=("offer_agent",), misses=3)),
         Step("AGENT", E(S.HANDOFF, ASKED, misses=0)),
     )),
 ]

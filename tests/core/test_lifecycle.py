@@ -20,10 +20,10 @@ from core.lifecycle import (
 ALLOWED = {
     ("received", "routed"), ("received", "rejected"),
     ("routed", "routed"), ("routed", "in_progress"), ("routed", "rejected"),
-    ("in_progress", "answered"), ("in_progress", "rejected"),
+    ("in_progress", "routed"), ("in_progress", "answered"), ("in_progress", "rejected"),
     ("answered", "closed"), ("answered", "reopened"),
     ("closed", "reopened"),
-    ("reopened", "in_progress"), ("reopened", "answered"), ("reopened", "rejected"),
+    ("reopened", "routed"), ("reopened", "in_progress"), ("reopened", "answered"), ("reopened", "rejected"),
     ("rejected", "closed"),
 }  # fmt: skip
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)

@@ -1,12 +1,16 @@
-"""A local Twilio REST API: creates messages as api.twilio.com does and records what it was sent.
+"""A local Twilio REST API: creates messages as api.twilio.com does and records what it was sent,
+and serves inbound media files behind basic auth as Twilio's media URLs do.
 
 Responses can be scripted per recipient (an error status with a Twilio error code, or a 429 with
-`Retry-After`), so tests can make the provider fail and then recover.
+`Retry-After`), so tests can make the provider fail and then recover; a media file can be scripted to
+answer some statuses first (404 then 200: media not ready yet). Template sends (`ContentSid`,
+`ContentVariables`) are accepted like text ones.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import threading
 import time
@@ -39,6 +43,28 @@ class CreatedMessage:
     form: dict[str, str]
     at: float
 
+    @property
+    def content_sid(self) -> str | None:
+        """The template sent, if any."""
+        return self.form.get("ContentSid")
+
+    @property
+    def content_variables(self) -> dict[str, str]:
+        """The template's variables, decoded."""
+        raw = self.form.get("ContentVariables")
+        return json.loads(raw) if raw else {}
+
+
+@dataclass
+class MediaFile:
+    """A media file the emulator serves, and the statuses it answers first."""
+
+    content: bytes
+    content_type: str
+    fail_with: list[int] = field(default_factory=list)
+    hits: list[bool] = field(default_factory=list)
+    """One entry per request: whether it carried the account's basic auth."""
+
 
 @dataclass
 class TwilioEmulator:
@@ -50,7 +76,21 @@ class TwilioEmulator:
     messages: list[CreatedMessage] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
     failures: dict[str, list[ScriptedFailure]] = field(default_factory=dict)
+    media: dict[str, MediaFile] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_media(self, content: bytes, content_type: str = "image/jpeg", fail_with: tuple[int, ...] = ()) -> str:
+        """Serve `content` at a fresh media URL (answering `fail_with` statuses first); the URL."""
+        message, media = "MM" + secrets.token_hex(16), "ME" + secrets.token_hex(16)
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message}/Media/{media}"
+        with self.lock:
+            self.media[path] = MediaFile(content, content_type, list(fail_with))
+        return self.url + path
+
+    def media_file(self, url: str) -> MediaFile:
+        """The served file behind a media URL."""
+        with self.lock:
+            return self.media[url[len(self.url):]]
 
     def fail_next(self, to: str, *failures: ScriptedFailure) -> None:
         """Answer the next sends to `to` with these failures, in order."""
@@ -66,7 +106,23 @@ class TwilioEmulator:
         """The aiohttp application speaking Twilio's wire format."""
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create_message)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Messages/{message}/Media/{media}", self._media)
         return app
+
+    async def _media(self, request: web.Request) -> web.StreamResponse:
+        authorized = self._authorized(request)
+        with self.lock:
+            item = self.media.get(request.path)
+            if item is not None:
+                item.hits.append(authorized)
+                status = item.fail_with.pop(0) if item.fail_with else 200
+        if item is None:
+            return _error(404, 20404, "The requested resource was not found")
+        if not authorized:
+            return _error(401, 20003, "Authenticate")
+        if status != 200:
+            return _error(status, 20404 if status == 404 else None, "scripted media failure")
+        return web.Response(body=item.content, headers={"Content-Type": item.content_type})
 
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")

@@ -12,6 +12,7 @@ from conversations.catalog import text
 from core import references
 from gateway.cli import main
 from tests.fixtures.gateway import Gateway
+from tests.gateway.whatsapp_kit import whatsapp_policy  # noqa: F401 - the WhatsApp tests' fixture
 
 REFERENCE = re.compile(r"(\d{3} \d{3} \d{4})")
 

@@ -1,0 +1,138 @@
+"""What staff do with cases beyond the lifecycle: find them (filters), transfer them, log in.
+
+Case lists are always limited to what the viewer may see (`core.access.case_scope`); a transfer is a
+`routed` status change to another administration with the reason as its note. Logins lock an account
+for `LOCK_MINUTES` after `MAX_FAILURES` wrong passwords in a row, even for the right password.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from core import lifecycle
+from core.cases import CasesMixin, case_from_row
+from core.db import cases, staff
+from core.records import CaseRecord, Staff, StatusChange
+from core.staff import staff_from_row
+from core.storebase import utcnow
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What a case list is narrowed to. `administration` None: every administration (admins only)."""
+
+    administration: str | None = None
+    status: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    overdue: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    reference: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A login attempt: the staff member, or why not (`bad_credentials`, `locked`)."""
+
+    staff: Staff | None
+    refusal: str | None = None
+    locked_until: datetime | None = None
+
+
+def _overdue(now: datetime) -> Any:
+    open_ = cases.c.status.in_(sorted(lifecycle.OPEN_STATUSES))
+    return sa.and_(open_, sa.or_(
+        cases.c.answer_due_at < now,
+        sa.and_(cases.c.status == lifecycle.RECEIVED, cases.c.routed_due_at < now),
+    ))
+
+
+class CaseworkMixin(CasesMixin):
+    """Case lists, transfers and console logins of the case store."""
+
+    def find_cases(self, given: CaseFilter, now: datetime | None = None) -> tuple[int, list[CaseRecord]]:
+        """(how many match, the page asked for), newest first."""
+        now = now or utcnow()
+        conditions: list[Any] = []
+        if given.administration is not None:
+            conditions.append(cases.c.administration_code == given.administration)
+        if given.status:
+            conditions.append(cases.c.status == given.status)
+        if given.category:
+            conditions.append(cases.c.category_code == given.category)
+        if given.channel:
+            conditions.append(cases.c.origin_channel == given.channel)
+        if given.overdue is True:
+            conditions.append(_overdue(now))
+        elif given.overdue is False:
+            conditions.append(sa.not_(_overdue(now)))
+        if given.created_from is not None:
+            conditions.append(cases.c.created_at >= given.created_from)
+        if given.created_to is not None:
+            conditions.append(cases.c.created_at < given.created_to)
+        if given.reference:
+            conditions.append(cases.c.reference.startswith(given.reference, autoescape=True))
+        where = sa.and_(sa.true(), *conditions)
+        with self.read() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(cases).where(where)).scalar_one()
+            rows = conn.execute(
+                sa.select(cases).where(where).order_by(cases.c.created_at.desc(), cases.c.id.desc())
+                .limit(max(1, min(given.limit, 500))).offset(max(0, given.offset))
+            ).all()
+        return total, [case_from_row(r) for r in rows]
+
+    def transfer_case(
+        self, reference: str, administration: str, actor: str, reason: str, now: datetime | None = None
+    ) -> StatusChange:
+        """Pass the case to another administration with the reason (a `routed` event); raises on a bad move."""
+        if not reason.strip():
+            raise lifecycle.InvalidTransition("a transfer needs a reason")
+        return self.change_status(reference, lifecycle.ROUTED, actor, reason, now, administration)
+
+    def login(self, username: str, password: str, now: datetime | None = None) -> LoginResult:
+        """Check a console password, counting failures and refusing a locked account."""
+        now = now or utcnow()
+        with self.write() as conn:
+            row = conn.execute(self.for_update(sa.select(staff).where(staff.c.username == username))).first()
+            if row is None or not row.password_hash:
+                _hasher.hash(password)  # the same work as for a real account: no timing oracle
+                return LoginResult(None, "bad_credentials")
+            locked_until = (
+                row.last_failed_login_at + timedelta(minutes=LOCK_MINUTES)
+                if row.failed_logins >= MAX_FAILURES and row.last_failed_login_at is not None else None
+            )
+            if locked_until is not None and now < locked_until:
+                return LoginResult(None, "locked", locked_until)
+            try:
+                _hasher.verify(row.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                failures = (0 if locked_until is not None else row.failed_logins) + 1
+                conn.execute(sa.update(staff).where(staff.c.id == row.id)
+                             .values(failed_logins=failures, last_failed_login_at=now))
+                if failures >= MAX_FAILURES:
+                    return LoginResult(None, "locked", now + timedelta(minutes=LOCK_MINUTES))
+                return LoginResult(None, "bad_credentials")
+            values: dict[str, Any] = {"failed_logins": 0, "last_failed_login_at": None}
+            if _hasher.check_needs_rehash(row.password_hash):
+                values["password_hash"] = _hasher.hash(password)
+            conn.execute(sa.update(staff).where(staff.c.id == row.id).values(values))
+        return LoginResult(staff_from_row(row))
+
+    def staff_by_id(self, staff_id: int) -> Staff | None:
+        """The staff member with this id, or None."""
+        with self.read() as conn:
+            row = conn.execute(sa.select(staff).where(staff.c.id == staff_id)).first()
+        return staff_from_row(row) if row is not None else None
