@@ -85,8 +85,8 @@ class OutboundPolicy:
         return self.rate_per_second.get(channel)
 
 
-DEFAULT_RATES = {"whatsapp": 10.0}
-"""Twilio's default WhatsApp sender throughput."""
+DEFAULT_RATES = {"whatsapp": 10.0, "telegram": 30.0}
+"""Twilio's default WhatsApp sender throughput; Telegram's about 30 messages a second per bot."""
 DEFAULT_MEDIA_RATES = {"whatsapp": 1.5}
 """Messages with media go slower (Twilio's documented ~1.5/s for WhatsApp media)."""
 
@@ -117,6 +117,8 @@ class Template:
 
     content_sid: str
     variables: tuple[str, ...] = ()
+    label: str = ""
+    """What staff see when they choose it (agent templates)."""
 
     def content_variables(self, values: Mapping[str, str]) -> dict[str, str]:
         """`{"1": ..., "2": ...}` from the notice's values."""
@@ -129,6 +131,10 @@ class WhatsAppPolicy:
     key a status (`in_progress`, `answered`...), `status` for any status without its own, or `rating`."""
 
     templates: dict[str, dict[str, Template]] = field(default_factory=dict)
+
+    def agent_templates(self, language: str) -> list[tuple[str, Template]]:
+        """The templates agents may send once the window has closed: keys starting with `agent`."""
+        return sorted((key, t) for key, t in self.templates.get(language, {}).items() if key.startswith("agent"))
 
     def template(self, language: str, key: str) -> Template | None:
         """The template for `key` in `language` (falling back to `status` for a status key)."""
@@ -508,5 +514,6 @@ class _Parser:
                     if name not in TEMPLATE_VARIABLES:
                         raise self.fail(f"{where}.variables[{i}]",
                                         f"unknown variable {name!r} (known: {', '.join(TEMPLATE_VARIABLES)})")
-                templates[code][str(key)] = Template(sid, variables)
+                label = self.text(spec.get("label"), f"{where}.label", required=False)
+                templates[code][str(key)] = Template(sid, variables, label)
         return WhatsAppPolicy(templates)

@@ -22,6 +22,7 @@ from rq import Queue
 
 from channels.base import Choice, numbered_text
 from conversations import model as m
+from core import references
 from core.queueing import ConsolePolicy, Conversation
 from core.records import OutboundDraft, Staff
 from gateway.dialogue import run_turn
@@ -224,6 +225,45 @@ class Desk:
         await self.db(store.touch_conversation, conversation_id)
         return message_id
 
+    def templates_for(self, channel: str, language: str) -> list[dict[str, str]]:
+        """The approved templates an agent may send on `channel` in `language` (WhatsApp only)."""
+        if channel != "whatsapp":
+            return []
+        return [{"key": key, "label": template.label or key}
+                for key, template in self.runtime.deployment.whatsapp.agent_templates(language)]
+
+    async def citizen_language(self, conversation: Conversation) -> str:
+        """The language the citizen's dialogue is in."""
+        session = await self.session_of(conversation)
+        return ((session.language if session else None) or conversation.language
+                or self.runtime.deployment.default_language)
+
+    async def send_template(self, staff: Staff, conversation_id: int, key: str, text: str = "") -> int:
+        """Send an approved WhatsApp template (what an agent may still send once the 24 h window has
+        closed); `text` fills its `text` variable. The message id."""
+        conversation = await self.conversation(conversation_id)
+        self._holder(staff, conversation)
+        language = await self.citizen_language(conversation)
+        offered = {item["key"]: item["label"] for item in self.templates_for(conversation.channel, language)}
+        if key not in offered:
+            choices = ", ".join(offered) or "none"
+            raise Refused(400, "unknown_template", f"no approved template {key!r} here (offered: {choices})")
+        store = self.runtime.store
+        addresses = await self.db(store.citizen_addresses, conversation.channel, conversation.contact_id)
+        if addresses is None:
+            raise Refused(409, "no_address", "the citizen's address on this channel is unknown")
+        citizen, ours, _ = addresses
+        case = await self.db(store.get_case_by_id, conversation.case_id) if conversation.case_id else None
+        values = {"reference": references.display(case.reference) if case else ""}
+        draft = OutboundDraft(channel=conversation.channel, contact_id=conversation.contact_id, sender=ours,
+                              recipient=citizen, body=text.strip() or offered[key], priority=REPLIES,
+                              case_id=conversation.case_id,
+                              payload={"agent": staff.username, "conversation": conversation_id, "template": key,
+                                       "language": language, "values": values})
+        [message_id] = await self._queue([draft])
+        await self.db(store.touch_conversation, conversation_id)
+        return message_id
+
     async def retry(self, staff: Staff, conversation_id: int, message_id: int) -> None:
         """Send a failed message again (a new send job, its attempts counted afresh)."""
         conversation = await self.conversation(conversation_id)
@@ -378,5 +418,6 @@ async def conversation_detail(desk: Desk, staff: Staff, conversation_id: int) ->
             "draft": draft_of(session).to_json() if session else Draft().to_json(),
         },
         "reply_window_closes_at": window.isoformat() if window else None,
+        "templates": desk.templates_for(conversation.channel, await desk.citizen_language(conversation)),
         "transcript": [line.to_json() for line in lines],
     }

@@ -92,10 +92,17 @@ async def takeover(request: web.Request, staff: Staff) -> web.Response:
 
 @worker
 async def post_message(request: web.Request, staff: Staff) -> web.Response:
-    """Write to the citizen: `{"text": ...}`; sent by an outbound job on the citizen's channel."""
+    """Write to the citizen: `{"text": ...}`, or an approved WhatsApp template once the 24 h window has
+    closed: `{"template": key, "text": ...}` (the text fills its `text` variable); sent by an outbound job."""
     payload = await json_body(request)
-    text = text_field(payload, "text", limit=1600)
-    message_id = await request.app[DESK].send(staff, int_param(request, "id"), text)
+    desk = request.app[DESK]
+    template = text_field(payload, "template", required=False, limit=64)
+    if template:
+        text = text_field(payload, "text", required=False, limit=1600)
+        message_id = await desk.send_template(staff, int_param(request, "id"), template, text)
+    else:
+        text = text_field(payload, "text", limit=1600)
+        message_id = await desk.send(staff, int_param(request, "id"), text)
     return web.json_response({"id": message_id, "status": "queued"}, status=202)
 
 

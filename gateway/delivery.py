@@ -11,14 +11,14 @@ by SMS to the same number, once (`fall_back`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
 from rq import get_current_job
 
-from channels.base import REGISTRY, OutboundMessage
+from channels.base import REGISTRY, Choice, OutboundMessage
 from core.records import OutboundDraft, OutboundRow
 from gateway import metrics
 from gateway.queues import BULK, enqueue_sends
@@ -49,8 +49,8 @@ def notice_payload(kind: str, status: str, language: str, values: dict[str, str]
 def prepare(runtime: Runtime, row: OutboundRow, status_callback: str | None) -> Prepared:
     """The message to send for `row`: as recorded, or as a template outside the channel's reply window."""
     adapter = runtime.adapter(row.channel)
-    plain = OutboundMessage(channel=row.channel, recipient=row.recipient, sender=row.sender, text=row.body,
-                            status_callback=status_callback)
+    plain = with_keyboard(OutboundMessage(channel=row.channel, recipient=row.recipient, sender=row.sender,
+                                          text=row.body, status_callback=status_callback), row.payload)
     window = adapter.capabilities.reply_window
     if window is None or row.contact_id is None:
         return Prepared(plain)
@@ -58,6 +58,8 @@ def prepare(runtime: Runtime, row: OutboundRow, status_callback: str | None) -> 
     if last is not None and datetime.now(UTC) - last < window:
         return Prepared(plain)
     payload = row.payload or {}
+    if payload.get("template"):
+        return _agent_template(runtime, row, payload, status_callback)
     if payload.get("notice") not in NOTICE_KINDS:
         return Prepared(None, "outside the reply window, and not a status update")
     key = "rating" if payload["notice"] == "rating" else str(payload.get("status", ""))
@@ -68,6 +70,31 @@ def prepare(runtime: Runtime, row: OutboundRow, status_callback: str | None) -> 
     template_spec = {"content_sid": template.content_sid, "content_variables": template.content_variables(values)}
     return Prepared(OutboundMessage(channel=row.channel, recipient=row.recipient, sender=row.sender, text=row.body,
                                     status_callback=status_callback, template=template_spec))
+
+
+def _agent_template(runtime: Runtime, row: OutboundRow, payload: dict[str, Any], status_callback: str | None
+                    ) -> Prepared:
+    """An approved template an agent chose (offered once the window has closed), sent as chosen."""
+    table = runtime.deployment.whatsapp.templates.get(str(payload.get("language", "")), {})
+    template = table.get(str(payload["template"]))
+    if template is None:
+        return Prepared(None, f"template {payload['template']} is no longer configured")
+    values = {**{k: str(v) for k, v in (payload.get("values") or {}).items()}, "text": row.body}
+    spec = {"content_sid": template.content_sid, "content_variables": template.content_variables(values)}
+    return Prepared(OutboundMessage(channel=row.channel, recipient=row.recipient, sender=row.sender, text=row.body,
+                                    status_callback=status_callback, template=spec))
+
+
+def with_keyboard(message: OutboundMessage, payload: dict[str, Any] | None) -> OutboundMessage:
+    """The message with the text, choices and request a reply was recorded with (`keyboard_payload`),
+    so a channel with buttons shows them; the numbered text otherwise."""
+    if not payload or not isinstance(payload.get("choices"), list):
+        return message
+    choices = tuple(Choice(str(key), str(label)) for key, label in payload["choices"])
+    request = payload.get("request")
+    return replace(message, text=str(payload.get("text", message.text)), choices=choices,
+                   request=(str(request[0]), str(request[1])) if isinstance(request, list) and len(request) == 2
+                   else None)
 
 
 def may_fall_back(channel: str, payload: dict[str, Any] | None) -> bool:

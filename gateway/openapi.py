@@ -101,9 +101,16 @@ def openapi_document() -> dict[str, Any]:
             "allOf": [_ref("Conversation"), _obj(
                 ["transcript"], dialogue=_obj([], state=NSTR, language=NSTR, draft={"type": "object"}),
                 reply_window_closes_at=NSTR, transcript={"type": "array", "items": _ref("TranscriptLine")},
+                templates={"type": "array", "description": "Approved WhatsApp templates an agent may send",
+                           "items": _obj(["key", "label"], key=STR, label=STR)},
             )],
         },
         "Text": _obj(["text"], text={"type": "string", "maxLength": 1600}),
+        "Message": {"oneOf": [
+            _ref("Text"),
+            _obj(["template"], template={"type": "string", "description": "An offered template's key"},
+                 text={"type": "string", "maxLength": 1600, "description": "Fills the template's text variable"}),
+        ]},
         "Queued": _obj(["id", "status"], id=INT, status=STR),
         "Takeover": _obj([], force={"type": "boolean", "description": "Supervisors: take it from another agent."}),
         "Taken": _obj(["result"], id={"type": ["integer", "null"]}, result=STR, agent=STR),
@@ -168,8 +175,9 @@ def openapi_document() -> dict[str, Any]:
             "Take the conversation over; the bot stays silent", _json(_ref("Taken"), "Taken"), params=["id"],
             tag=conv, body=_ref("Takeover"), errors=(400, 401, 403, 404, 409))},
         "/api/v1/conversations/{id}/messages": {"post": _op(
-            "Write to the citizen on their channel", _json(_ref("Queued"), "Queued for sending"), params=["id"],
-            tag=conv, body=_ref("Text"), errors=(400, 401, 403, 404, 409), ok_code="202")},
+            "Write to the citizen on their channel (a template once WhatsApp's window has closed)",
+            _json(_ref("Queued"), "Queued for sending"), params=["id"], tag=conv, body=_ref("Message"),
+            errors=(400, 401, 403, 404, 409), ok_code="202")},
         "/api/v1/conversations/{id}/messages/{message_id}/retry": {"post": _op(
             "Send a failed message again", _json(_ref("Queued"), "Queued again"), params=["id", "message_id"],
             tag=conv, errors=(401, 403, 404, 409), ok_code="202")},

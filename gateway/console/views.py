@@ -339,7 +339,11 @@ async def write(request: web.Request, page: Page) -> web.StreamResponse:
     assert page.staff is not None
     conversation_id = _conversation_id(request)
     form = await _form(request)
-    await request.app[DESK].send(page.staff, conversation_id, form.get("text", ""))
+    desk = request.app[DESK]
+    if form.get("template"):
+        await desk.send_template(page.staff, conversation_id, form["template"], form.get("text", ""))
+    else:
+        await desk.send(page.staff, conversation_id, form.get("text", ""))
     raise _back_to(conversation_id, "sent")
 
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from core.contacts import normalize_phone
+
 
 def random_moroccan_mobile() -> str:
-    """A valid Moroccan mobile in E.164, different every call."""
-    return "+2126" + "".join(str(secrets.randbelow(10)) for _ in range(8))
+    """A valid Moroccan mobile in E.164, different every call (some +2126... ranges are unallocated,
+    so draw until `phonenumbers` accepts one)."""
+    while True:
+        candidate = "+2126" + "".join(str(secrets.randbelow(10)) for _ in range(8))
+        if normalize_phone(candidate, "MA") == candidate:
+            return candidate
 
 
 def sid(prefix: str = "SM") -> str:
