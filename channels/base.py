@@ -73,6 +73,16 @@ class Location:
 
 
 @dataclass(frozen=True)
+class SharedContact:
+    """A phone contact the citizen shared (Telegram): `own` when it is their own number."""
+
+    phone: str
+    """E.164, or empty when the number is not valid."""
+    name: str = ""
+    own: bool = False
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """One message from a citizen, the same shape whatever the channel."""
 
@@ -91,6 +101,12 @@ class InboundMessage:
     reply_to: str | None = None
     """The provider id of our message the citizen replied to (WhatsApp's reply context), if any."""
     forwarded: bool = False
+    shared_contact: SharedContact | None = None
+    button_choices: tuple[tuple[str, str], ...] | None = None
+    """The (key, label) choices of the keyboard a button press came from, as far as they are ours (an
+    empty tuple: none of them, a forged press); None when the channel does not say."""
+    edited: bool = False
+    """The citizen edited an earlier message (Telegram): acknowledged, not taken as an answer."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,13 @@ class OutboundMessage:
     media_urls: tuple[str, ...] = ()
     status_callback: str | None = None
     template: Mapping[str, Any] | None = None
+    asks: str = ""
+    """The dialogue state whose question the text asks (empty for a statement): voice plays its prompt."""
+    lead: str = ""
+    """The lines before the question in `text`."""
+    request: tuple[str, str] | None = None
+    """Ask for the citizen's `location` or `contact` (phone) with a button labelled as given, where the
+    channel has such buttons (Telegram); others ignore it."""
 
 
 @dataclass(frozen=True)
@@ -134,12 +157,15 @@ class SendError(Exception):
         code: str | None = None,
         retry_after: float | None = None,
         opted_out: bool = False,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.code = code
         self.retry_after = retry_after
         self.opted_out = opted_out
+        self.unreachable = unreachable
+        """The citizen cannot be reached here (blocked the bot): mark the contact, do not retry."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +189,11 @@ class Capabilities:
     reply_window: timedelta | None = None
     """How long after the citizen's last message free-form messages may be sent (WhatsApp: 24 h);
     after it only approved templates go. None: no window."""
+    recipient_rate: float | None = None
+    """Messages per second one recipient may be sent (Telegram: 1 per chat); None: not paced."""
+    late_replies: bool = True
+    """Whether a turn's replies still make sense sent later, when the turn is replayed after an
+    outage. Not on a phone call: the caller has moved on, and its prompts are speech, not texts."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +214,8 @@ class ChannelAdapter(abc.ABC):
     """The route the provider posts inbound messages to."""
     status_path: str | None = None
     """The route the provider posts delivery reports to, if it does (channels of one provider share it)."""
+    address_kind: str = "phone"
+    """How the store keys the citizen's contact: `phone` (E.164) or `telegram` (user id)."""
 
     @classmethod
     @abc.abstractmethod
@@ -195,7 +228,8 @@ class ChannelAdapter(abc.ABC):
 
     @abc.abstractmethod
     def parse(self, request: HttpRequest) -> list[InboundMessage]:
-        """The citizen messages a verified request carries (empty for updates we do not handle)."""
+        """The citizen messages a verified request carries (empty for updates we do not handle); raise
+        `ValueError` for a body that is not the provider's format at all (answered 400)."""
 
     @abc.abstractmethod
     def render_reply(self, texts: Sequence[OutboundMessage]) -> Reply:
@@ -205,6 +239,10 @@ class ChannelAdapter(abc.ABC):
     async def send(self, message: OutboundMessage) -> SendResult:
         """Deliver one message through the provider's API; raise `SendError` on failure."""
 
+    def acknowledge(self, request: HttpRequest, replies: Sequence[OutboundMessage]) -> Reply:
+        """The webhook response: by default the synchronous reply carrying `replies`."""
+        return self.render_reply(replies)
+
     def parse_status(self, request: HttpRequest) -> StatusUpdate | None:
         """A delivery report, for channels whose provider calls back."""
         return None
@@ -212,6 +250,11 @@ class ChannelAdapter(abc.ABC):
     async def fetch_media(self, ref: MediaRef, max_bytes: int) -> FetchedMedia:
         """Download one media file the provider holds (at most `max_bytes`); raise `MediaError` on failure."""
         raise MediaError("unsupported", f"{self.name} cannot fetch media", retryable=False)
+
+    def dialogue_texts(self) -> Mapping[str, Mapping[str, str]]:
+        """Language -> catalog key -> text: the dialogue's wording for this channel (voice says "press 1"
+        where a message says "reply 1"). Deployment texts still win over these."""
+        return {}
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook: most adapters hold nothing to close
         """Release network resources."""
@@ -246,5 +289,7 @@ REGISTRY = ChannelRegistry(
     {
         "sms": "channels.sms.adapter:SmsChannel",
         "whatsapp": "channels.whatsapp.adapter:WhatsAppChannel",
+        "telegram": "channels.telegram.adapter:TelegramChannel",
+        "ivr": "channels.ivr.adapter:VoiceChannel",
     }
 )

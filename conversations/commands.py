@@ -24,6 +24,7 @@ class Command(StrEnum):
     LANGUAGE = "language"
     REOPEN = "reopen"
     ADD_MEDIA = "add_media"
+    TRACK = "track"
 
 
 def phrases(phrases: str) -> frozenset[str]:
@@ -48,6 +49,7 @@ WORDS: dict[Command, frozenset[str]] = {
         "|ajouter au dossier de ma plainte|ajouter des photos|ajouter une photo|ajouter a mon dossier"
         "|أضف إلى شكايتي|اضف الى شكايتي|أضف إلى الشكاية|إضافة صور|اضافة صور|زيد للشكاية|zid l chikaya|zid lchikaya"
     ),
+    Command.TRACK: phrases("track|status|track a case|suivi|statut|suivre|تتبع|تتبع شكاية|الحالة|tba3"),
 }
 WITH_REFERENCE = (Command.REOPEN, Command.ADD_MEDIA)
 """Commands that may carry a case reference after their words."""
@@ -57,6 +59,8 @@ LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "fr": phrases("fr|french|francais|français|فرنسية|الفرنسية|بالفرنسية|fransawiya"),
     "en": phrases("en|english|anglais|انجليزية|الانجليزية|الإنجليزية|بالانجليزية|inglizia"),
 }
+ANY_LANGUAGE = phrases("language|langue|lang|اللغة|لغة|lugha")
+"""Asking to change language without naming one: the languages are offered."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ def parse(text: str, languages: tuple[str, ...]) -> Parsed | None:
     for lang, words in LANGUAGE_WORDS.items():
         if folded in words and lang in languages:
             return Parsed(Command.LANGUAGE, lang)
+    if folded in ANY_LANGUAGE:
+        return Parsed(Command.LANGUAGE)
     return _with_reference(folded)
 
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conversations import catalog, fallbacks, photos, prompts, states
+from conversations import catalog, commands, fallbacks, photos, prompts, states
 from conversations.events import EVENT_HANDLERS
-from conversations.model import DialogueContext, Input, Outcome, Say, Session, State, UserMessage
+from conversations.model import DialogueContext, Input, LinkPhone, Outcome, Say, Session, State, UserMessage
 from conversations.turn import FLOW_STATES, Turn
 
 Handler = Callable[[Turn, str], None]
@@ -63,9 +63,21 @@ def step(session: Session, inp: Input, ctx: DialogueContext) -> Outcome:
 def _on_message(turn: Turn, message: UserMessage) -> None:
     """Route a citizen's message: entry point, clock, fallbacks, then the state's handler."""
     session, ctx = turn.session, turn.ctx
+    if message.edited:
+        turn.say("edit_ignored")
+        return
     gap = message.at - session.updated_at if session.updated_at is not None else None
     session.updated_at = message.at
-    text = (message.button or message.text or "").strip()
+    if message.shared_phone is not None and session.state != State.HANDOFF:
+        _on_shared_contact(turn, message)
+        return
+    if message.button is not None and message.button_choices is not None and _stale_button(turn, message):
+        if session.state == State.NEW:
+            session.state = State.MENU
+        turn.say("button_stale")
+        turn.ask()
+        return
+    text = (message.button or _option_key(turn, message.text) or "").strip()
     visual = photos.carries_media(message) or photos.carries_pin(message)
     if session.state == State.NEW:
         if visual and not photos.is_command(text, turn):
@@ -99,6 +111,47 @@ def _on_message(turn: Turn, message: UserMessage) -> None:
         if turn.resuming and turn.replies:
             first, *rest = turn.replies
             turn.replies = [*prompts.merge([turn.t("welcome_back")], first), *rest]
+
+
+def _stale_button(turn: Turn, message: UserMessage) -> bool:
+    """True for a press on a keyboard that is not the current question's (or was forged); a global
+    command (a language, menu...) is never stale: it works at every step."""
+    button = message.button or ""
+    if commands.parse(button, turn.ctx.languages) is not None:
+        return not message.button_choices
+    if turn.session.state in (State.NEW, State.HANDOFF):
+        return turn.session.state == State.NEW or not message.button_choices
+    current = tuple((o.key, o.label) for o in prompts.prompt(turn.session, turn.ctx).options)
+    offered = tuple(message.button_choices or ())
+    return not offered or offered != current or button not in dict(current)
+
+
+def _option_key(turn: Turn, text: str) -> str:
+    """A whole option line (`0 Stay anonymous`, as a reply keyboard sends it) as its key; else the text."""
+    stripped = text.strip()
+    if " " not in stripped or not stripped[:1].isalnum() or turn.session.state in (State.NEW, State.HANDOFF):
+        return text
+    for option in prompts.prompt(turn.session, turn.ctx).options:
+        if stripped == f"{option.key} {option.label}":
+            return option.key
+    return text
+
+
+def _on_shared_contact(turn: Turn, message: UserMessage) -> None:
+    """A phone contact: the citizen's own is linked (the answer comes as `PhoneLinked`); at the name
+    question its name is the answer. Someone else's card is declined."""
+    if not message.shared_own:
+        if turn.session.state == State.NEW:
+            turn.goto(State.MENU)
+        turn.say("contact_not_yours")
+        turn.ask()
+        return
+    turn.do(LinkPhone(message.shared_phone or ""))
+    if turn.session.state == State.NAME and message.shared_name.strip():
+        turn.data["phone_asked"] = True
+        states.on_name(turn, message.shared_name)
+    elif turn.session.state == State.NEW:
+        turn.goto(State.MENU)
 
 
 def fallback_text(lang: str | None, key: str, ctx: DialogueContext, **kw: Any) -> str:

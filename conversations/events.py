@@ -25,6 +25,7 @@ from conversations.model import (
     HandedBack,
     Idle,
     MediaAttached,
+    PhoneLinked,
     RatingRecorded,
     ReopenRefused,
     ServiceUnavailable,
@@ -229,7 +230,7 @@ def _first_missing(turn: Turn) -> State | None:
         return State.DESCRIPTION
     if not data.get("location_text") and data.get("lat") is None:
         return State.LOCATION
-    if not data.get("anonymous") and not data.get("name"):
+    if not data.get("anonymous") and not data.get("name") and not data.get("callback"):
         return State.NAME
     return None
 
@@ -264,7 +265,20 @@ def on_idle(turn: Turn, event: Idle) -> None:
         request_agent(turn, "stalled")
 
 
+PHONE_OUTCOMES = frozenset({"linked", "merged", "same", "taken", "opted_out", "invalid"})
+
+
+def on_phone_linked(turn: Turn, event: PhoneLinked) -> None:
+    """Say what became of the shared number, then the question the citizen is at (none in a hand-off)."""
+    outcome = event.outcome if event.outcome in PHONE_OUTCOMES else "invalid"
+    turn.note(turn.t(f"phone_{outcome}"))
+    asked = turn.data.pop("phone_asked", False)
+    if not asked and turn.session.state not in (State.HANDOFF, State.SUBMITTING):
+        turn.ask()
+
+
 EVENT_HANDLERS: dict[type, Callable[[Turn, Any], None]] = {
+    PhoneLinked: on_phone_linked,
     AgentJoined: on_agent_joined,
     HandedBack: on_handed_back,
     ConversationClosed: on_conversation_closed,

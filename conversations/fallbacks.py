@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from conversations import commands
 from conversations.commands import Command, Parsed
-from conversations.model import LookupCase, RequestAgent, State
+from conversations.model import LookupCase, RequestAgent, Say, State
 from conversations.turn import FLOW_STATES, Turn
 from core import references
 
@@ -111,8 +111,13 @@ def _agent(turn: Turn, _: Parsed) -> None:
 
 
 def _language(turn: Turn, parsed: Parsed) -> None:
-    """Switch language and ask the current question again in it."""
-    turn.set_language(parsed.argument or turn.ctx.default_language)
+    """Switch language and ask the current question again in it; with no language named, offer them."""
+    if parsed.argument is None:
+        from conversations import prompts
+
+        turn.emit(Say(turn.t("ask_language"), prompts.language_options(turn.lang, turn.ctx)))
+        return
+    turn.set_language(parsed.argument)
     if turn.session.state == State.NEW:
         turn.goto(State.MENU)
     turn.ask()
@@ -167,6 +172,15 @@ def start_reopen(turn: Turn, reference: str, *, offered: bool = False) -> None:
     turn.ask()
 
 
+def _track(turn: Turn, _: Parsed) -> None:
+    """Ask for the reference of a case to track (coming back to a half-done question afterwards)."""
+    if turn.session.state in FLOW_STATES and turn.session.state != State.SUBMITTING:
+        turn.data["return_to"] = turn.session.state.value
+    turn.data["track_purpose"] = "track"
+    turn.goto(State.TRACK)
+    turn.ask()
+
+
 COMMANDS: dict[Command, Callable[[Turn, Parsed], None]] = {
     Command.MENU: _menu,
     Command.CANCEL: _cancel,
@@ -176,4 +190,5 @@ COMMANDS: dict[Command, Callable[[Turn, Parsed], None]] = {
     Command.LANGUAGE: _language,
     Command.REOPEN: _reopen,
     Command.ADD_MEDIA: _add_media,
+    Command.TRACK: _track,
 }

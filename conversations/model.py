@@ -114,6 +114,18 @@ class UserMessage:
     """The store's ids of the attachments this message carried (opaque to the dialogue)."""
     reply_to: str | None = None
     """Set when the citizen used the channel's "reply" on one of our messages."""
+    media_kinds: tuple[str, ...] = ()
+    """The kind of each file the message carried (`photo`, `audio`, `document`), as the channel announced."""
+    button_choices: tuple[tuple[str, str], ...] | None = None
+    """The (key, label) choices shown with the button pressed, when the channel tells (Telegram): a
+    press on a question no longer asked (or forged: empty) is refused politely."""
+    shared_phone: str | None = None
+    """A phone contact the citizen shared: E.164, or "" when the number is not valid."""
+    shared_name: str = ""
+    shared_own: bool = False
+    """True when the shared contact is the citizen's own (not someone else's card)."""
+    edited: bool = False
+    """The citizen edited an earlier message: acknowledged, never taken as an answer."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +238,16 @@ class ConversationClosed:
 
 
 @dataclass(frozen=True)
+class PhoneLinked:
+    """What became of a shared phone number: `linked` (now the contact's), `merged` (the same person's
+    earlier contact on SMS/WhatsApp was joined with this one), `same` (already theirs), `taken` (another
+    account of this channel has it: nothing changed), `invalid`."""
+
+    outcome: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Idle:
     """A clock tick for a silent conversation: mid-submission, remind once after `remind_after`,
     then, after `stall_after` more, put it in the queue for a person."""
@@ -247,6 +269,7 @@ Event = (
     | AgentJoined
     | HandedBack
     | ConversationClosed
+    | PhoneLinked
     | Idle
 )
 Input = UserMessage | Event
@@ -266,6 +289,8 @@ class CaseDraft:
     lat: float | None = None
     lon: float | None = None
     attachment_ids: tuple[int, ...] = ()
+    callback: str = ""
+    """A phone number the citizen gave to be called back on (instead of a name)."""
 
 
 @dataclass(frozen=True)
@@ -327,7 +352,17 @@ class SetLanguage:
     language: str
 
 
-Effect = CreateCase | LookupCase | RateCase | ReopenCase | AttachMedia | CloseCase | RequestAgent | SetLanguage
+@dataclass(frozen=True)
+class LinkPhone:
+    """Make the shared phone number the contact's (joining an earlier contact with it); answer with
+    `PhoneLinked`."""
+
+    phone: str
+
+
+Effect = (
+    CreateCase | LookupCase | RateCase | ReopenCase | AttachMedia | CloseCase | RequestAgent | SetLanguage | LinkPhone
+)
 
 
 @dataclass(frozen=True)
@@ -344,6 +379,13 @@ class Say:
 
     text: str
     options: tuple[Option, ...] = ()
+    request: tuple[str, str] | None = None
+    """(`location` or `contact`, button label): a channel with such buttons asks with one (Telegram)."""
+    asks: str = ""
+    """The state whose question this message asks (empty for a plain statement), so a renderer may
+    present the question its own way (a recorded prompt, a keypad menu)."""
+    lead: str = ""
+    """The lines put before the question in `text` (empty when the message is only the question)."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,28 @@ def carries_media(message: UserMessage) -> bool:
     return bool(message.media_ids) or message.media_count > 0
 
 
+def carries_audio(message: UserMessage) -> bool:
+    """True when the message carries a recording (a voice note, a recorded answer on the phone)."""
+    return "audio" in message.media_kinds
+
+
+RECORDED_ANSWERS = {State.DESCRIPTION: "recorded_description", State.LOCATION: "recorded_location"}
+"""Questions a recording answers on its own (the recording is kept with the draft and goes with the case)."""
+
+
+def take_recording(turn: Turn, state: State) -> None:
+    """A recording without words answers the description or the place: the case text says to listen."""
+    from conversations.states import advance
+
+    line = turn.t(RECORDED_ANSWERS[state])
+    if state == State.DESCRIPTION:
+        turn.data["description"] = line
+        advance(turn, State.LOCATION)
+    else:
+        turn.data.update(lat=None, lon=None, location_text=line)
+        advance(turn, State.NAME)
+
+
 def carries_pin(message: UserMessage) -> bool:
     """True when the message is a map pin."""
     return message.lat is not None and message.lon is not None
@@ -55,6 +77,9 @@ def handle(turn: Turn, message: UserMessage, text: str) -> bool:
         keep(turn, message, in_location=state == State.LOCATION)
         if text or (state == State.LOCATION and carries_pin(message)):
             return False
+        if state in RECORDED_ANSWERS and carries_audio(message):
+            take_recording(turn, state)
+            return True
         key = "location_received" if carries_pin(message) and not carries_media(message) else "photo_received"
         acknowledge(turn, key, message.at)
         return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from conversations.catalog import text
 from conversations.model import CategoryOption, DialogueContext, Option, Say, Session, State
@@ -54,7 +55,9 @@ def merge(lines: Sequence[str], say: Say) -> list[Say]:
     """`lines` put before the say's text, in one message when it fits, else as a message of its own."""
     if not lines:
         return [say]
-    joined = Say("\n".join([*lines, say.text] if say.text else lines), say.options)
+    lead = "\n".join([*lines, say.lead] if say.lead else lines) if say.asks else ""
+    joined = Say("\n".join([*lines, say.text] if say.text else lines), say.options, say.request,
+                 asks=say.asks, lead=lead)
     if fits(joined) or not (say.text or say.options):
         return [joined]
     return [Say("\n".join(lines)), say]
@@ -138,7 +141,7 @@ def confirm(session: Session, ctx: DialogueContext) -> Say:
     lang, data = _lang(session, ctx), session.data
     options = (Option("1", text(lang, "opt_send", ctx)), Option("2", text(lang, "opt_change", ctx)))
     place = data.get("location_text") or (text(lang, "location_pin", ctx) if data.get("lat") is not None else "")
-    name = text(lang, "anonymous", ctx) if data.get("anonymous") else data.get("name", "")
+    name = text(lang, "anonymous", ctx) if data.get("anonymous") else data.get("name") or data.get("callback", "")
     description_limit, place_limit = DESCRIPTION_PREVIEW, PLACE_PREVIEW
     files = len(data.get("media") or ()) or int(data.get("media_count") or 0)
     media_line = "\n" + text(lang, "summary_media", ctx, count=str(files)) if files else ""
@@ -209,7 +212,14 @@ def _description_prompt(session: Session, ctx: DialogueContext) -> Say:
 def _name_prompt(session: Session, ctx: DialogueContext) -> Say:
     """Ask for a name, with `0` to stay anonymous."""
     lang = _lang(session, ctx)
-    return Say(text(lang, "ask_name", ctx), (Option("0", text(lang, "opt_anonymous", ctx)),))
+    return Say(text(lang, "ask_name", ctx), (Option("0", text(lang, "opt_anonymous", ctx)),),
+               request=("contact", text(lang, "btn_share_phone", ctx)))
+
+
+def _location_prompt(session: Session, ctx: DialogueContext) -> Say:
+    """Ask where, with a button to send a pin where the channel has one."""
+    lang = _lang(session, ctx)
+    return Say(text(lang, "ask_location", ctx), request=("location", text(lang, "btn_share_location", ctx)))
 
 
 def _track_prompt(session: Session, ctx: DialogueContext) -> Say:
@@ -230,7 +240,7 @@ PROMPTS = {
     State.MENU: _menu_prompt,
     State.CATEGORY: _category_prompt,
     State.DESCRIPTION: _description_prompt,
-    State.LOCATION: _simple("ask_location"),
+    State.LOCATION: _location_prompt,
     State.NAME: _name_prompt,
     State.CONFIRM: confirm,
     State.EDIT: _simple("ask_edit", "opt_edit_category", "opt_edit_description", "opt_edit_location", "opt_edit_name"),
@@ -246,7 +256,7 @@ PROMPTS = {
 
 def prompt(session: Session, ctx: DialogueContext) -> Say:
     """The question the session's state asks, in the session's language."""
-    return PROMPTS[session.state](session, ctx)
+    return replace(PROMPTS[session.state](session, ctx), asks=session.state.value)
 
 
 def miss_hint(session: Session, ctx: DialogueContext) -> str:

@@ -19,6 +19,8 @@ MAX_PLACE = 300
 MAX_NAME = 80
 MIN_DESCRIPTION = 3
 MIN_PLACE = 2
+MIN_PHONE = 8
+MAX_PHONE = 15
 
 ANONYMOUS_WORDS = commands.phrases(
     "anonymous|anonyme|anon|anonymously|no name|sans nom|مجهول|مجهول الهوية|بدون اسم|بلا اسم|بلا سمية"
@@ -141,12 +143,21 @@ def on_name(turn: Turn, text: str) -> None:
     """A name, or 0 (or "anonymous" in any language) to stay anonymous."""
     if choice(text, 0, low=0) == 0 or fold(text) in ANONYMOUS_WORDS:
         turn.data.update(anonymous=True, name="")
+    elif callback_number(text):
+        turn.data.update(anonymous=False, name="", callback=callback_number(text))
     elif any(char.isalpha() for char in text):
         turn.data.update(anonymous=False, name=" ".join(text.split())[:MAX_NAME])
     else:
         miss(turn)
         return
     advance(turn, State.CONFIRM)
+
+
+def callback_number(text: str) -> str:
+    """`text` as a phone number to call back (`+` and 8 to 15 digits, spaces and dashes allowed), or ""."""
+    compact = "".join(references.to_western_digits(text).replace("-", " ").split())
+    digits = compact[1:] if compact.startswith("+") else compact
+    return compact if digits.isascii() and digits.isdigit() and MIN_PHONE <= len(digits) <= MAX_PHONE else ""
 
 
 def on_confirm(turn: Turn, text: str) -> None:
@@ -275,7 +286,7 @@ def _first_missing(turn: Turn) -> State | None:
         return State.DESCRIPTION
     if not data.get("location_text") and data.get("lat") is None:
         return State.LOCATION
-    if not data.get("anonymous") and not data.get("name"):
+    if not data.get("anonymous") and not data.get("name") and not data.get("callback"):
         return State.NAME
     return None
 
@@ -294,4 +305,5 @@ def _draft(turn: Turn) -> CaseDraft:
         lat=data.get("lat"),
         lon=data.get("lon"),
         attachment_ids=tuple(int(i) for i in data.get("media") or ()),
+        callback="" if data.get("anonymous") else data.get("callback", ""),
     )

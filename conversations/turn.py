@@ -31,6 +31,7 @@ DRAFT_KEYS = (
     "lat",
     "lon",
     "name",
+    "callback",
     "anonymous",
     "cat_page",
     "editing",

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.contacts import normalize_phone, strip_channel_prefix
-from core.db import contacts
+from core.db import contacts, metadata
 from core.records import ContactRecord
 from core.storebase import StoreBase, utcnow
 
@@ -115,3 +115,50 @@ class ContactsMixin(StoreBase):
     def set_contact_name(self, contact_id: int, name: str) -> bool:
         """Record the name the citizen gave."""
         return self._update_contact(contact_id, name=name.strip()[:200])
+
+    def link_phone(self, contact_id: int, phone: str, channel: str = "telegram") -> str:
+        """Make `phone` the contact's number (a Telegram user sharing theirs); what was done:
+
+        - `linked`: no contact had the number; it is now this one's;
+        - `same`: it already was;
+        - `merged`: an earlier contact (SMS, WhatsApp) had it and no other account of `channel`: that
+          contact takes over this one's Telegram id, and everything recorded for this one (messages,
+          cases, conversations: every table referring to contacts) moves to it, so the citizen is one
+          person; the emptied contact stays, without its Telegram id;
+        - `taken`: another account of `channel` already has the number: nothing changes;
+        - `opted_out`: the number's contact said STOP: nothing changes (that consent is not overridden);
+        - `invalid`: not a valid number, or no such contact.
+        """
+        e164 = normalize_phone(phone, self.deployment.default_region)
+        if not e164:
+            return "invalid"
+        now = utcnow()
+        with self.write() as conn:
+            me = conn.execute(sa.select(contacts).where(contacts.c.id == contact_id)).first()
+            if me is None:
+                return "invalid"
+            if me.phone == e164:
+                return "same"
+            other = conn.execute(sa.select(contacts).where(contacts.c.phone == e164)).first()
+            if other is None:
+                conn.execute(sa.update(contacts).where(contacts.c.id == me.id).values(phone=e164, updated_at=now))
+                return "linked"
+            if other.telegram_user_id and other.telegram_user_id != me.telegram_user_id:
+                return "taken"
+            if other.opted_out:
+                return "opted_out"
+            for table in metadata.sorted_tables:
+                for fk in table.foreign_keys:
+                    if fk.column is contacts.c.id:
+                        column = fk.parent
+                        conn.execute(sa.update(table).where(column == me.id).values({column.name: other.id}))
+            conn.execute(sa.update(contacts).where(contacts.c.id == me.id)
+                         .values(telegram_user_id=None, updated_at=now))
+            conn.execute(sa.update(contacts).where(contacts.c.id == other.id).values(
+                telegram_user_id=me.telegram_user_id,
+                name=other.name or me.name,
+                language=me.language or other.language,
+                unreachable=False,
+                updated_at=now,
+            ))
+        return "merged"

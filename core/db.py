@@ -203,6 +203,7 @@ conversations = sa.Table(
     sa.Column("closed_reason", sa.String(32), nullable=False, server_default=""),
     _at("taken_at", nullable=True),
     _at("closed_at", nullable=True),
+    sa.Column("collected", sa.JSON, nullable=True),
     sa.Index("ix_conversations_status", "status"),
     sa.Index("ix_conversations_contact_id", "contact_id"),
     sa.Index("ix_conversations_agent_id", "agent_id"),

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from core import lifecycle
 from core.attachment_store import AttachmentsMixin
+from core.calls import CallsMixin
 from core.casework import CaseworkMixin
 from core.db import administrations, attachments, case_events, cases, categories, contacts
 from core.delivery_store import DeliveryMixin
@@ -67,7 +68,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 class CaseStore(
-    MessagesMixin, CaseworkMixin, AttachmentsMixin, NoticesMixin, HandoffsMixin, StaffMixin, QueueMixin,
+    MessagesMixin, CaseworkMixin, AttachmentsMixin, NoticesMixin, CallsMixin, HandoffsMixin, StaffMixin, QueueMixin,
     DeliveryMixin,
 ):
     """Cases, contacts, messages, attachments, hand-offs, staff and audit, over SQLite or PostgreSQL."""

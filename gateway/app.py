@@ -31,7 +31,8 @@ from gateway.redis_clients import async_client, sync_client
 from gateway.runtime import Runtime, build_runtime
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
-from gateway.sweeper import SweepPolicy, sweep_forever
+from gateway.sweeper import SweepPolicy, stop_task, sweep_forever
+from gateway.voice import add_call_routes
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,10 @@ def create_app(
     status_routes: set[str] = set()
     for name in REGISTRY.names():
         adapter_class = REGISTRY.adapter_class(name)
-        app.router.add_post(adapter_class.webhook_path, _webhook_handler(name))
+        if getattr(adapter_class, "call_steps", None):
+            add_call_routes(app, name, adapter_class.webhook_path, adapter_class.call_steps)
+        else:
+            app.router.add_post(adapter_class.webhook_path, _webhook_handler(name))
         if adapter_class.status_path and adapter_class.status_path not in status_routes:
             status_routes.add(adapter_class.status_path)
             app.router.add_post(adapter_class.status_path, _status_handler(name))
@@ -103,9 +107,7 @@ def _sweeper_ctx(policy: SweepPolicy):
     async def context(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(sweep_forever(app[PROCESSOR], app[RQ_REDIS], app[REDIS], policy))
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
 
     return context
 
@@ -133,11 +135,17 @@ def _webhook_handler(channel: str):
         if not adapter.verify(incoming, app[SETTINGS].public_url):
             metrics.REJECTED.labels(request.path).inc()
             return web.Response(status=403, text="forbidden\n")
+        try:
+            messages = adapter.parse(incoming)
+        except ValueError:
+            metrics.REJECTED.labels(request.path).inc()
+            return web.Response(status=400, text="bad request\n")
+        inline = adapter.capabilities.synchronous_reply
         replies = []
-        for message in adapter.parse(incoming):
-            result = await app[PROCESSOR].process(message)
+        for message in messages:
+            result = await app[PROCESSOR].process(message, reply_inline=inline)
             replies.extend(result.replies)
-        reply = adapter.render_reply(replies)
+        reply = adapter.acknowledge(incoming, replies)
         metrics.WEBHOOKS.labels(request.path).observe(time.perf_counter() - started)
         return web.Response(status=reply.status, body=reply.body.encode(), content_type=reply.content_type,
                             charset="utf-8")

@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="chat with the bot in the terminal as if over SMS")
     demo.add_argument("--phone", default="+212600000001", help="the citizen's number")
     demo.add_argument("--to", default="", help="the hotline number written to")
+    telegram = commands.add_parser("telegram", help="the Telegram bot's webhook").add_subparsers(
+        dest="telegram_command", required=True)
+    set_webhook = telegram.add_parser("set-webhook", help="register the webhook with the secret token")
+    set_webhook.add_argument("--url", default="", help="default: HOTLINE_PUBLIC_URL + /webhooks/telegram")
+    telegram.add_parser("delete-webhook", help="remove the webhook")
     return parser
 
 
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     handler = {
         "serve": _serve, "worker": _worker, "run": _run, "migrate": _migrate,
-        "staff": _staff, "case": _case, "demo": _demo,
+        "staff": _staff, "case": _case, "demo": _demo, "telegram": _telegram,
     }[args.command]
     try:
         return handler(settings, args)
@@ -225,6 +230,14 @@ def _case_text(document: dict[str, Any]) -> str:
         lines.append(f"    {event['at']}  {event['kind']:<8} {event.get('status') or '':<12} "
                      f"{event.get('actor') or ''}{note}")
     return "\n".join(lines)
+
+
+def _telegram(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.telegram_admin import delete_webhook, set_webhook
+
+    if args.telegram_command == "set-webhook":
+        return set_webhook(settings, args.url)
+    return delete_webhook(settings)
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -73,6 +73,8 @@ def _apply(store: CaseStore, effect: m.Effect, scope: EffectScope) -> m.Event | 
             )
             if draft.attachment_ids:
                 store.attach_to_case(record.id, draft.attachment_ids, "citizen", now)
+            if draft.callback:
+                store.add_case_note(record.id, f"callback: {draft.callback}", "citizen", now)
             return m.CaseCreated(record.reference, _administration_names(store, record.administration_code), now)
         case m.LookupCase(reference=reference):
             found = store.get_case(reference)
@@ -98,6 +100,8 @@ def _apply(store: CaseStore, effect: m.Effect, scope: EffectScope) -> m.Event | 
         case m.RequestAgent(reason=reason):
             store.request_agent(scope.channel, scope.contact_id, reason, now)
             return None
+        case m.LinkPhone(phone=phone):
+            return m.PhoneLinked(store.link_phone(scope.contact_id, phone, scope.channel) if phone else "invalid", now)
         case m.SetLanguage(language=language):
             store.set_language(scope.contact_id, language)
             return None

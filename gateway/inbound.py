@@ -19,7 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from channels.base import Choice, InboundMessage, Location, MediaRef, OutboundMessage, numbered_text
+from channels.base import Choice, InboundMessage, Location, MediaRef, OutboundMessage, SharedContact, numbered_text
 from conversations import model as m
 from conversations.catalog import text as catalog_text
 from core.consent import Consent, is_carrier_help, keyword_consent
@@ -48,6 +48,9 @@ class InboundResult:
 
     outcome: str
     replies: list[OutboundMessage] = field(default_factory=list)
+    session: m.Session | None = None
+    """The dialogue session after the turn (for channels that render from it: voice)."""
+    contact_id: int | None = None
 
 
 class InboundProcessor:
@@ -81,6 +84,7 @@ class InboundProcessor:
             body=message.text,
             received_at=now,
             sender_name=message.sender_name,
+            address_kind=self.runtime.adapter(message.channel).address_kind,
             payload=extras_payload(message),
         ))
         metrics.INBOUND.labels(message.channel, "duplicate" if record.duplicate else "new").inc()
@@ -92,7 +96,7 @@ class InboundProcessor:
         self, message: InboundMessage, record: InboundRecord, now: datetime, reply_inline: bool
     ) -> InboundResult:
         store = self.runtime.store
-        context = self.runtime.dialogue_for(message.recipient)
+        context = self.runtime.dialogue_for(message.recipient, message.channel)
 
         consent = keyword_consent(
             message.text, self.runtime.deployment.opt_out_keywords, self.runtime.deployment.opt_in_keywords
@@ -130,8 +134,10 @@ class InboundProcessor:
             return InboundResult("deferred", busy if reply_inline else [])
 
         replies = [self._outbound(message, say) for say in says]
+        if not reply_inline and not self.runtime.adapter(message.channel).capabilities.late_replies:
+            replies = []
         await self._finish(record.message_id, record.contact_id, replies, reply_inline)
-        return InboundResult("processed", replies if reply_inline else [])
+        return InboundResult("processed", replies if reply_inline else [], session, record.contact_id)
 
     async def _record_media(self, message: InboundMessage, record: InboundRecord) -> tuple[int, ...]:
         """Record the message's media as pending attachments (once) and queue their downloads."""
@@ -163,6 +169,7 @@ class InboundProcessor:
             OutboundDraft(
                 channel=r.channel, contact_id=contact_id, sender=r.sender, recipient=r.recipient,
                 body=numbered_text(r.text, r.choices), priority="replies", status="sent" if reply_inline else "queued",
+                payload=None if reply_inline else keyboard_payload(r),
             )
             for r in replies
         ]
@@ -177,6 +184,9 @@ class InboundProcessor:
             sender=message.recipient,
             text=say.text,
             choices=tuple(Choice(o.key, o.label) for o in say.options),
+            request=say.request,
+            asks=say.asks,
+            lead=say.lead,
         )
 
     async def _repeated_text(self, message: InboundMessage) -> bool:
@@ -222,6 +232,13 @@ def extras_payload(message: InboundMessage) -> dict[str, Any] | None:
         extras["reply_to"] = message.reply_to
     if message.forwarded:
         extras["forwarded"] = True
+    if message.shared_contact is not None:
+        shared = message.shared_contact
+        extras["contact"] = {"phone": shared.phone, "name": shared.name, "own": shared.own}
+    if message.button_choices is not None:
+        extras["button_choices"] = [list(pair) for pair in message.button_choices]
+    if message.edited:
+        extras["edited"] = True
     return extras or None
 
 
@@ -237,7 +254,30 @@ def with_extras(message: InboundMessage, payload: dict[str, Any] | None) -> Inbo
         button_payload=payload.get("button"),
         reply_to=payload.get("reply_to"),
         forwarded=bool(payload.get("forwarded")),
+        shared_contact=_shared(payload.get("contact")),
+        button_choices=(tuple((str(k), str(v)) for k, v in payload["button_choices"])
+                        if isinstance(payload.get("button_choices"), list) else None),
+        edited=bool(payload.get("edited")),
     )
+
+
+def _shared(raw: Any) -> SharedContact | None:
+    """A shared contact as `extras_payload` kept it."""
+    if not isinstance(raw, dict):
+        return None
+    return SharedContact(str(raw.get("phone", "")), str(raw.get("name", "")), bool(raw.get("own")))
+
+
+def keyboard_payload(reply: OutboundMessage) -> dict[str, Any] | None:
+    """What a reply sent later by a job needs besides its numbered text: its own text, its choices and
+    its location or phone request (for channels with buttons); None when it has none."""
+    if not reply.choices and reply.request is None:
+        return None
+    return {
+        "text": reply.text,
+        "choices": [[choice.key, choice.label] for choice in reply.choices],
+        "request": list(reply.request) if reply.request else None,
+    }
 
 
 def user_message(message: InboundMessage, now: datetime, media_ids: tuple[int, ...] = ()) -> m.UserMessage:
@@ -254,4 +294,10 @@ def user_message(message: InboundMessage, now: datetime, media_ids: tuple[int, .
         sender_name=message.sender_name,
         media_ids=media_ids,
         reply_to=message.reply_to,
+        media_kinds=tuple(ref.kind for ref in message.media),
+        button_choices=message.button_choices,
+        shared_phone=message.shared_contact.phone if message.shared_contact else None,
+        shared_name=message.shared_contact.name if message.shared_contact else "",
+        shared_own=message.shared_contact.own if message.shared_contact else False,
+        edited=message.edited,
     )

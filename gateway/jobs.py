@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from rq import Queue, get_current_job
 
-from channels.base import Choice, SendError, numbered_text
+from channels.base import Choice, OutboundMessage, SendError, numbered_text
 from conversations import model as m
 from conversations.catalog import text as catalog_text
 from core.references import display
@@ -22,6 +22,7 @@ from gateway import metrics
 from gateway.delivery import may_fall_back, notice_payload, prepare, send_by_sms
 from gateway.dialogue import run_turn
 from gateway.effects import EffectScope
+from gateway.inbound import keyboard_payload
 from gateway.queues import BULK, enqueue_sends, queue_name
 from gateway.ratelimit import RateLimiter
 from gateway.redis_clients import async_client, sync_client
@@ -71,10 +72,13 @@ async def send_message(message_id: int) -> str:
         return "failed"
     outbound = prepared.message
     rate = runtime.deployment.outbound.rate(row.channel, media=bool(outbound.media_urls))
-    if rate:
+    per_recipient = adapter.capabilities.recipient_rate
+    if rate or per_recipient:
         job = get_current_job()
         connection = job.connection if job is not None else sync_client(runtime.settings.redis_url)
-        await RateLimiter(connection, runtime.settings.queue_prefix).wait(f"{row.channel}:{row.sender}", rate)
+        limiter = RateLimiter(connection, runtime.settings.queue_prefix)
+        await limiter.wait(f"{row.channel}:to:{row.recipient}", per_recipient)
+        await limiter.wait(f"{row.channel}:{row.sender}", rate)
     try:
         result = await adapter.send(outbound)
     except SendError as error:
@@ -94,6 +98,8 @@ def _after_failure(
     policy = runtime.deployment.outbound
     if error.opted_out:
         store.set_opted_out(contact_id, True)
+    if error.unreachable and contact_id is not None:
+        store.set_unreachable(contact_id, True)
     if error.retryable and attempts + 1 < policy.max_attempts:
         backoff = policy.backoff_seconds[min(attempts, len(policy.backoff_seconds) - 1)]
         delay = max(float(backoff), error.retry_after or 0.0)
@@ -170,8 +176,8 @@ async def status_notice(
         OutboundDraft(
             channel=notice.channel, contact_id=notice.contact_id, sender=notice.channel_address,
             recipient=notice.recipient, body=_rendered(say), priority=BULK, case_id=notice.case_id,
-            payload=notice_payload("rating" if rating_last and n == len(says) - 1 else "status", notice.status,
-                                   language, values),
+            payload={**notice_payload("rating" if rating_last and n == len(says) - 1 else "status", notice.status,
+                                      language, values), **(keyboard_payload(_outbound_say(say)) or {})},
         )
         for n, say in enumerate(says)
     ]
@@ -190,6 +196,11 @@ def _notice_values(runtime: Runtime, reference: str, status: str, note: str, adm
         "note": note,
         "administration": administration.get(language) or next(iter(administration.values()), ""),
     }
+
+
+def _outbound_say(say: m.Say) -> OutboundMessage:
+    return OutboundMessage("", "", "", say.text, tuple(Choice(o.key, o.label) for o in say.options),
+                           request=say.request)
 
 
 def _rendered(say: m.Say) -> str:

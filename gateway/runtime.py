@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -49,13 +49,22 @@ class Runtime:
             self.adapters[channel] = REGISTRY.adapter_class(channel).from_env(self.settings.env)
         return self.adapters[channel]
 
-    def dialogue_for(self, recipient: str) -> DialogueContext:
-        """The dialogue context of the profile our number `recipient` belongs to."""
+    def dialogue_for(self, recipient: str, channel: str | None = None) -> DialogueContext:
+        """The dialogue context of the profile our number `recipient` belongs to; with `channel`, worded
+        for that channel where it words texts its own way (voice), the deployment's texts still winning."""
         profile = self.deployment.profile_for(recipient)
         key = profile.number or ""
         if key not in self._contexts:
             self._contexts[key] = dialogue_context(self.deployment, profile)
-        return self._contexts[key]
+        base = self._contexts[key]
+        wording = self.adapter(channel).dialogue_texts() if channel else {}
+        if not wording:
+            return base
+        channel_key = f"{key}|{channel}"
+        if channel_key not in self._contexts:
+            texts = {lang: {**wording.get(lang, {}), **base.texts.get(lang, {})} for lang in {*wording, *base.texts}}
+            self._contexts[channel_key] = replace(base, texts=texts)
+        return self._contexts[channel_key]
 
     def close(self) -> None:
         """Stop the thread pool and dispose of the SQL engine."""

@@ -8,6 +8,7 @@ committed while Redis was unreachable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,7 +58,28 @@ async def sweep_once(
         for reference, event_id in unnotified:
             await runtime.db(enqueue_status_notice, connection, prefix, reference, event_id)
     finally:
-        await client.delete(f"{prefix}:sweeper")
+        await release_lease(client, f"{prefix}:sweeper")
+
+
+async def release_lease(client: aioredis.Redis, key: str) -> None:
+    """Give up a lease key; when Redis is away it simply expires (and an error here must not mask
+    the exception, a cancellation above all, that ended the round)."""
+    with contextlib.suppress(RedisError, OSError):
+        await client.delete(key)
+
+
+def raise_if_cancelled() -> None:
+    """Re-raise a cancellation that a caught error replaced, so a stopping app is not kept waiting."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def stop_task(task: asyncio.Task[None], timeout: float = 5.0) -> None:
+    """Cancel a background task and wait for it, a bounded time: shutdown must not hang on it."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, timeout)
 
 
 async def sweep_forever(
@@ -70,3 +92,4 @@ async def sweep_forever(
             await sweep_once(processor, connection, client, policy)
         except (RedisError, SQLAlchemyError, OSError) as exc:
             log.warning("sweep skipped: %s", exc)
+            raise_if_cancelled()

@@ -8,7 +8,6 @@ opens the agents' desk and the clock that reminds silent citizens and closes sta
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.agentwork import Desk
 from gateway.keys import CONSOLE_POLICY, DESK, PROCESSOR, REDIS, RQ_REDIS, RUNTIME
 from gateway.sessions import ContactBusy
+from gateway.sweeper import raise_if_cancelled, release_lease, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,7 @@ async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
     app[DESK] = desk
     task = asyncio.create_task(_clock(desk, app))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop_task(task)
 
 
 async def _clock(desk: Desk, app: web.Application) -> None:
@@ -106,6 +104,7 @@ async def _clock(desk: Desk, app: web.Application) -> None:
                 await desk.sweep_idle()
                 await desk.close_stale()
             finally:
-                await client.delete(key)
+                await release_lease(client, key)
         except (RedisError, SQLAlchemyError, OSError, ContactBusy) as exc:
             log.warning("console clock skipped a round: %s", exc)
+            raise_if_cancelled()

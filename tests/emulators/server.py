@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
+import traceback
 
 from aiohttp import web
 
@@ -37,8 +39,17 @@ class ThreadedServer:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     def stop(self) -> None:
-        """Stop serving and end the thread."""
+        """Stop serving and end the thread; if the app takes over 30 s to stop, print where it hangs."""
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(timeout=30)
+            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop)
+            try:
+                future.result(timeout=30)
+            except TimeoutError:
+                frame = sys._current_frames().get(self._thread.ident)
+                print("server thread:\n" + "".join(traceback.format_stack(frame)), file=sys.stderr)
+                for task in asyncio.all_tasks(self.loop):
+                    print("pending task", task, file=sys.stderr)
+                    task.print_stack(file=sys.stderr)
+                raise
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)

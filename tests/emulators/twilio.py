@@ -87,6 +87,13 @@ class TwilioEmulator:
             self.media[path] = MediaFile(content, content_type, list(fail_with))
         return self.url + path
 
+    def add_recording(self, content: bytes, fail_with: tuple[int, ...] = ()) -> str:
+        """Serve a call recording; the `RecordingUrl` Twilio would post (the MP3 is at that URL + `.mp3`)."""
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Recordings/RE{secrets.token_hex(16)}"
+        with self.lock:
+            self.media[path + ".mp3"] = MediaFile(content, "audio/mpeg", list(fail_with))
+        return self.url + path
+
     def media_file(self, url: str) -> MediaFile:
         """The served file behind a media URL."""
         with self.lock:
@@ -107,6 +114,7 @@ class TwilioEmulator:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create_message)
         app.router.add_get("/2010-04-01/Accounts/{sid}/Messages/{message}/Media/{media}", self._media)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Recordings/{recording}", self._media)
         return app
 
     async def _media(self, request: web.Request) -> web.StreamResponse:

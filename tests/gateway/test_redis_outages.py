@@ -3,8 +3,9 @@ change made while it is down. Nothing is lost and no case is filed twice."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -84,3 +85,26 @@ def test_status_change_while_redis_is_down_is_told_later(outage: tuple[Gateway, 
     assert reference[:3] in citizen.inbox()[0]
     gateway.run_jobs()
     assert len(citizen.inbox()) == 1, "told once, even though the sweeper may queue the notice again"
+
+
+def test_a_call_turn_while_redis_is_down_is_replayed_without_texting_the_caller(
+    outage: tuple[Gateway, RedisServer],
+) -> None:
+    """A keypress during an outage gets a spoken "received, we will answer"; when Redis is back the
+    turn is replayed (its state kept), but its prompts are speech for a call that has moved on: no SMS."""
+    from tests.gateway.voice_kit import Caller, spoken
+
+    gateway, redis_server = outage
+    caller = Caller(gateway)
+    caller.call()
+    redis_server.stop()
+    busy = caller.press("1")
+    assert say_text(gateway, "ar", "service_busy") in spoken(busy) or say_text(gateway, "fr", "service_busy") in \
+        spoken(busy)
+    redis_server.start()
+    deadline = datetime.now(UTC) + timedelta(seconds=15)
+    while gateway.runtime.store.pending_inbound(older_than=datetime.now(UTC), limit=10):
+        assert datetime.now(UTC) < deadline, "the deferred keypress was never replayed"
+        time.sleep(0.2)
+    gateway.run_jobs()
+    assert gateway.twilio.sent_to(caller.phone) == []
