@@ -19,7 +19,7 @@ from core.db import attachments, cases, contacts, conversations, messages, staff
 from core.handoffs import OPEN_CONVERSATION
 from core.storebase import StoreBase, utcnow
 
-CLOSED_REASONS = ("handed_back", "closed_by_agent", "waiting_too_long", "abandoned")
+CLOSED_REASONS = ("handed_back", "closed_by_agent", "waiting_too_long", "abandoned", "called_back")
 
 
 @dataclass(frozen=True)

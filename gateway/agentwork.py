@@ -20,7 +20,7 @@ from typing import Any
 import redis
 from rq import Queue
 
-from channels.base import Choice, numbered_text
+from channels.base import Choice, SendError, numbered_text
 from conversations import model as m
 from core import references
 from core.queueing import ConsolePolicy, Conversation
@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 """Free-form WhatsApp messages only within 24 h of the citizen's last message (FACTS.md)."""
+
+
+VOICE_CHANNEL = "ivr"
+CALL_BACK_WAYS = ("call", "called")
+"""`call`: an outbound call through Twilio; `called`: the agent phoned another way (a note)."""
 
 
 class Refused(Exception):
@@ -63,6 +68,17 @@ class Draft:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready."""
         return dict(self.__dict__)
+
+
+def draft_from_collected(collected: dict[str, Any]) -> Draft:
+    """What a phone call collected (kept on its conversation after the caller hung up), as a draft."""
+    return Draft(
+        kind=str(collected.get("kind") or "complaint"),
+        category=collected.get("category"),
+        description=str(collected.get("description") or ""),
+        location_text=str(collected.get("location") or ""),
+        anonymous=bool(collected.get("anonymous")),
+    )
 
 
 def draft_of(session: m.Session) -> Draft:
@@ -264,6 +280,40 @@ class Desk:
         await self.db(store.touch_conversation, conversation_id)
         return message_id
 
+    async def call_back(self, staff: Staff, conversation_id: int, how: str) -> dict[str, Any]:
+        """A caller left in the queue (pressed 0, hung up mid-way) is called back: `call` places an
+        outbound call through Twilio that puts them through to a person; `called` notes that the agent
+        phoned them another way and closes the conversation."""
+        if how not in CALL_BACK_WAYS:
+            raise Refused(400, "bad_request", f"how must be one of {', '.join(CALL_BACK_WAYS)}")
+        conversation = await self.conversation(conversation_id)
+        if conversation.channel != VOICE_CHANNEL:
+            raise Refused(409, "not_a_call", "only conversations from the voice line are called back")
+        self._holder(staff, conversation)
+        store = self.runtime.store
+        addresses = await self.db(store.citizen_addresses, conversation.channel, conversation.contact_id)
+        if addresses is None:
+            raise Refused(409, "no_address", "the caller's number is unknown")
+        caller, ours, _ = addresses
+        detail = {"conversation": conversation_id, "how": how, "to": caller}
+        if how == "call":
+            adapter = self.runtime.adapter(VOICE_CHANNEL)
+            twiml = adapter.renderer("").call_back(await self.citizen_language(conversation))  # type: ignore[attr-defined]
+            try:
+                detail["call_sid"] = await adapter.call(caller, ours, twiml)  # type: ignore[attr-defined]
+            except SendError as error:
+                raise Refused(502, "call_failed", f"the call could not be placed: {error}") from error
+            await self.db(store.touch_conversation, conversation_id)
+        else:
+            await self.db(store.finish_conversation, conversation_id, "called_back")
+        if conversation.case_id is not None:
+            case = await self.db(store.get_case_by_id, conversation.case_id)
+            if case is not None:
+                note = "called back by phone" if how == "call" else "phoned the caller back"
+                await self.db(store.add_note, case.reference, staff.username, note)
+        await self.db(store.audit, staff.id, "conversation.call_back", conversation.case_id, detail)
+        return detail
+
     async def retry(self, staff: Staff, conversation_id: int, message_id: int) -> None:
         """Send a failed message again (a new send job, its attempts counted afresh)."""
         conversation = await self.conversation(conversation_id)
@@ -404,6 +454,11 @@ async def conversation_detail(desk: Desk, staff: Staff, conversation_id: int) ->
     since = conversation.created_at - TRANSCRIPT_SPAN
     lines = await desk.db(store.transcript, conversation.channel, conversation.contact_id, since)
     window = await desk.reply_window(conversation)
+    left = await desk.db(store.collected, conversation_id)
+    collected = left[2] if left else {}
+    draft = draft_of(session) if session else Draft()
+    if not draft.description and collected:
+        draft = draft_from_collected(collected)
     await desk.db(store.audit, staff.id, "conversation.view", conversation.case_id, {"conversation": conversation_id})
     return {
         **conversation.to_json(),
@@ -415,8 +470,9 @@ async def conversation_detail(desk: Desk, staff: Staff, conversation_id: int) ->
         "dialogue": {
             "state": session.state.value if session else None,
             "language": (session.language if session else None) or conversation.language,
-            "draft": draft_of(session).to_json() if session else Draft().to_json(),
+            "draft": draft.to_json(),
         },
+        "collected": collected,
         "reply_window_closes_at": window.isoformat() if window else None,
         "templates": desk.templates_for(conversation.channel, await desk.citizen_language(conversation)),
         "transcript": [line.to_json() for line in lines],

@@ -31,6 +31,7 @@ def add_conversation_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/conversations/{id}/case", file_case)
     app.router.add_post("/api/v1/conversations/{id}/handback", handback)
     app.router.add_post("/api/v1/conversations/{id}/close", close)
+    app.router.add_post("/api/v1/conversations/{id}/callback", call_back)
 
 
 def mask(address: str | None) -> str | None:
@@ -143,6 +144,16 @@ async def handback(request: web.Request, staff: Staff) -> web.Response:
     step = text_field(payload, "step", required=False) or "resume"
     await request.app[DESK].hand_back(staff, int_param(request, "id"), step)
     return web.json_response({"id": int_param(request, "id"), "status": "closed", "step": step})
+
+
+@worker
+async def call_back(request: web.Request, staff: Staff) -> web.Response:
+    """Call a voice-line caller back: `{"how": "call"}` places a call through Twilio that puts them
+    through to a person; `{"how": "called"}` notes that the agent phoned them and closes the conversation."""
+    payload = await json_body(request)
+    how = text_field(payload, "how", limit=16)
+    detail = await request.app[DESK].call_back(staff, int_param(request, "id"), how)
+    return web.json_response({"id": int_param(request, "id"), **detail})
 
 
 @worker

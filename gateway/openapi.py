@@ -101,6 +101,7 @@ def openapi_document() -> dict[str, Any]:
             "allOf": [_ref("Conversation"), _obj(
                 ["transcript"], dialogue=_obj([], state=NSTR, language=NSTR, draft={"type": "object"}),
                 reply_window_closes_at=NSTR, transcript={"type": "array", "items": _ref("TranscriptLine")},
+                collected={"type": "object", "description": "What a phone call collected before it ended"},
                 templates={"type": "array", "description": "Approved WhatsApp templates an agent may send",
                            "items": _obj(["key", "label"], key=STR, label=STR)},
             )],
@@ -112,6 +113,8 @@ def openapi_document() -> dict[str, Any]:
                  text={"type": "string", "maxLength": 1600, "description": "Fills the template's text variable"}),
         ]},
         "Queued": _obj(["id", "status"], id=INT, status=STR),
+        "CallBack": _obj(["how"], how={"enum": ["call", "called"]}),
+        "CalledBack": _obj(["id", "how", "to"], id=INT, how=STR, to=STR, call_sid=STR),
         "Takeover": _obj([], force={"type": "boolean", "description": "Supervisors: take it from another agent."}),
         "Taken": _obj(["result"], id={"type": ["integer", "null"]}, result=STR, agent=STR),
         "Handback": _obj([], step={"enum": list(HANDBACK_STEPS)}),
@@ -190,6 +193,10 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/conversations/{id}/close": {"post": _op(
             "Close the conversation; the citizen is told", _json(_ref("Closed"), "Closed"), params=["id"],
             tag=conv, errors=(401, 403, 404, 409))},
+        "/api/v1/conversations/{id}/callback": {"post": _op(
+            "Call a voice-line caller back (an outbound call), or note that the agent phoned them",
+            _json(_ref("CalledBack"), "Called back"), params=["id"], tag=conv, body=_ref("CallBack"),
+            errors=(400, 401, 403, 404, 409, 502))},
     }
     return {
         "openapi": "3.1.0",

@@ -243,6 +243,13 @@ class VoiceChannel(ChannelAdapter):
         """Download a recording from Twilio's hosts only, with the account's basic auth."""
         return await fetch_media(self.settings.twilio, ref, max_bytes)
 
+    async def call(self, to: str, sender: str, twiml: str) -> str:
+        """Place an outbound call (staff calling a caller back) that runs `twiml`; its Call SID."""
+        if self._rest is None:
+            self._rest = TwilioRest(self.settings.twilio)
+        created = await self._rest.call(lambda client: client.calls.create(to=to, from_=sender, twiml=twiml))
+        return str(created.sid)
+
     async def send(self, message: OutboundMessage) -> SendResult:
         """A text to a caller (their reference, a status update): an SMS, to mobiles only."""
         if not is_mobile(message.recipient):

@@ -230,6 +230,18 @@ class Renderer:
             response.hangup()
         return response
 
+    def call_back(self, lang: str) -> str:
+        """An outbound call from staff to a caller: say who is calling, then put them through to a
+        person (`Dial` the configured number, else `Enqueue` into the call-centre queue)."""
+        response = VoiceResponse()
+        self.phrase(response, lang, "call_back")
+        if self.settings.dial:
+            response.dial(self.settings.dial, timeout=30)
+        elif self.settings.queue:
+            response.enqueue(self.settings.queue)
+        self.phrase(response, lang, "goodbye")
+        return str(response)
+
     def wait(self, lang: str) -> str:
         """What a caller waiting in the queue hears (Twilio plays it in a loop)."""
         response = VoiceResponse()

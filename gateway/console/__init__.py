@@ -52,6 +52,7 @@ def add_console_routes(app: web.Application) -> None:
     r.add_post("/console/conversations/{id}/case", views.file_case)
     r.add_post("/console/conversations/{id}/handback", views.hand_back)
     r.add_post("/console/conversations/{id}/close", views.close)
+    r.add_post("/console/conversations/{id}/callback", views.call_back)
     r.add_get("/console/cases", views.cases)
     r.add_get("/console/cases/{reference}", views.case)
     r.add_post("/console/cases/{reference}/status", views.case_status)

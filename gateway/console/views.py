@@ -384,6 +384,16 @@ async def hand_back(request: web.Request, page: Page) -> web.StreamResponse:
 
 
 @signed_in(can_work_conversations, post=True)
+async def call_back(request: web.Request, page: Page) -> web.StreamResponse:
+    """Call a voice-line caller back, or note that they were phoned."""
+    assert page.staff is not None
+    conversation_id = _conversation_id(request)
+    form = await _form(request)
+    await request.app[DESK].call_back(page.staff, conversation_id, form.get("how", ""))
+    raise _back_to(conversation_id, "called")
+
+
+@signed_in(can_work_conversations, post=True)
 async def close(request: web.Request, page: Page) -> web.StreamResponse:
     """Close the conversation."""
     assert page.staff is not None

@@ -77,6 +77,8 @@ class TwilioEmulator:
     requests: list[dict[str, str]] = field(default_factory=list)
     failures: dict[str, list[ScriptedFailure]] = field(default_factory=dict)
     media: dict[str, MediaFile] = field(default_factory=dict)
+    calls: list[dict[str, str]] = field(default_factory=list)
+    """Outbound calls placed (the form posted to Calls.json: To, From, Twiml...)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_media(self, content: bytes, content_type: str = "image/jpeg", fail_with: tuple[int, ...] = ()) -> str:
@@ -113,9 +115,24 @@ class TwilioEmulator:
         """The aiohttp application speaking Twilio's wire format."""
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create_message)
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Calls.json", self._create_call)
         app.router.add_get("/2010-04-01/Accounts/{sid}/Messages/{message}/Media/{media}", self._media)
         app.router.add_get("/2010-04-01/Accounts/{sid}/Recordings/{recording}", self._media)
         return app
+
+    async def _create_call(self, request: web.Request) -> web.Response:
+        if not self._authorized(request) or request.match_info["sid"] != self.account_sid:
+            return _error(401, 20003, "Authenticate")
+        form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        if not form.get("To") or not form.get("From") or not (form.get("Twiml") or form.get("Url")):
+            return _error(400, 21205, "Url or Twiml is required, with To and From.")
+        sid = "CA" + secrets.token_hex(16)
+        with self.lock:
+            self.calls.append({**form, "Sid": sid})
+        body = {"sid": sid, "account_sid": self.account_sid, "to": form["To"], "from": form["From"],
+                "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json"}
+        return web.json_response(body, status=201)
 
     async def _media(self, request: web.Request) -> web.StreamResponse:
         authorized = self._authorized(request)

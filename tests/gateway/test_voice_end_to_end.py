@@ -11,10 +11,8 @@ import pytest
 
 from core import references
 from tests.fixtures.gateway import Gateway
-from tests.gateway.voice_kit import Caller, reference_in, spoken
+from tests.gateway.voice_kit import LANGUAGE_KEY, MP3, Caller, reference_in, spoken, to_description
 
-MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 64
-LANGUAGE_KEY = {"ar": "1", "fr": "2"}
 """The language menu: the deployment's default (ar) first."""
 
 
@@ -28,16 +26,6 @@ def conversation_of(gateway: Gateway, phone: str) -> tuple[str, str, dict]:
     found = store.collected(opened[0])
     assert found is not None
     return found
-
-
-def to_description(caller: Caller, language: str) -> None:
-    """Call, choose the language, a complaint, the first category: the description's `Record`."""
-    caller.call()
-    assert "Gather" in caller.verbs
-    caller.press(LANGUAGE_KEY[language])
-    caller.press("1")
-    caller.press("1")
-    assert "Record" in caller.verbs
 
 
 @pytest.mark.parametrize("language", ["ar", "fr"])

@@ -88,3 +88,19 @@ class Caller:
         """The top-level verbs of the last document."""
         assert self.last is not None
         return [child.tag for child in self.last]
+
+
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 64
+"""A few frames of MPEG audio: what a recording download returns."""
+LANGUAGE_KEY = {"ar": "1", "fr": "2"}
+"""The key of each language in the language menu."""
+
+
+def to_description(caller: Caller, language: str) -> None:
+    """Call, choose the language, a complaint, the first category: the description's `Record`."""
+    caller.call()
+    assert "Gather" in caller.verbs
+    caller.press(LANGUAGE_KEY[language])
+    caller.press("1")
+    caller.press("1")
+    assert "Record" in caller.verbs
