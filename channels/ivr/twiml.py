@@ -239,7 +239,8 @@ class Renderer:
             response.dial(self.settings.dial, timeout=30)
         elif self.settings.queue:
             response.enqueue(self.settings.queue)
-        self.phrase(response, lang, "goodbye")
+        else:
+            self.phrase(response, lang, "goodbye")
         return str(response)
 
     def wait(self, lang: str) -> str:

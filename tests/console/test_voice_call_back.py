@@ -7,8 +7,9 @@ import re
 
 import requests
 
+from tests.channels.twiml_rules import check
 from tests.console.conftest import PASSWORD, Console
-from tests.gateway.voice_kit import MP3, Caller, to_description
+from tests.gateway.voice_kit import MP3, Caller, is_route, to_description
 
 
 def abandoned_call(console: Console) -> tuple[Caller, int]:
@@ -41,6 +42,7 @@ def test_an_abandoned_call_is_called_back(console: Console) -> None:
     assert placed.json()["call_sid"] == call["Sid"]
     assert call["From"] == console.gateway.number
     assert "service des plaintes" in call["Twiml"] and re.search(r"<(Enqueue|Dial)\b", call["Twiml"])
+    check(call["Twiml"], is_route), "only verbs, attributes and nesting Twilio documents"
     noted = console.api("POST", f"{path}/callback", "agent", {"how": "called"})
     assert noted.status_code == 200
     closed = console.api("GET", path, "agent").json()
