@@ -90,10 +90,22 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.runtime import build_runtime
 
     runtime = build_runtime(settings)
-    web.run_app(create_app(settings, runtime), host=args.host, port=args.port, access_log=None,
+    app = create_app(settings, runtime)
+    app.on_startup.append(_freeze_startup_objects)
+    web.run_app(app, host=args.host, port=args.port, access_log=None,
                 print=lambda text: log.info("%s", text.strip()), loop=_event_loop())
     runtime.close()
     return 0
+
+
+async def _freeze_startup_objects(app: Any) -> None:
+    """Move everything built at start-up (modules, configuration, SQLAlchemy's compiled statements)
+    out of the collector's reach: a full collection then scans only what requests create, instead of
+    pausing every request in flight for tens of milliseconds."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _event_loop() -> Any:
