@@ -63,6 +63,22 @@ class MediaError(Exception):
         self.retryable = retryable
 
 
+MEDIA_CHUNK = 64 * 1024
+
+
+async def read_capped(response: Any, max_bytes: int) -> bytes:
+    """A media download's body, refused as `too_large` past `max_bytes`: by its announced length
+    before reading, else while reading (a provider may not announce one)."""
+    if response.content_length is not None and response.content_length > max_bytes:
+        raise MediaError("too_large", f"{response.content_length} bytes", retryable=False)
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(MEDIA_CHUNK):
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise MediaError("too_large", f"more than {max_bytes} bytes", retryable=False)
+    return bytes(body)
+
+
 @dataclass(frozen=True)
 class Location:
     """A point (a pin) or a place described in words."""

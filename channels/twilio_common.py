@@ -23,7 +23,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from channels.base import FetchedMedia, HttpRequest, MediaError, MediaRef, SendError, StatusUpdate
+from channels.base import FetchedMedia, HttpRequest, MediaError, MediaRef, SendError, StatusUpdate, read_capped
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 
@@ -172,7 +172,6 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 
 MAX_REDIRECTS = 3
-CHUNK = 64 * 1024
 
 
 async def fetch_media(settings: TwilioSettings, ref: MediaRef, max_bytes: int) -> FetchedMedia:
@@ -200,15 +199,9 @@ async def fetch_media(settings: TwilioSettings, ref: MediaRef, max_bytes: int) -
                         raise MediaError("unavailable", f"media answered {response.status}", retryable=True)
                     if response.status != 200:
                         raise MediaError("not_found", f"media answered {response.status}", retryable=False)
-                    if response.content_length is not None and response.content_length > max_bytes:
-                        raise MediaError("too_large", f"{response.content_length} bytes", retryable=False)
-                    body = bytearray()
-                    async for chunk in response.content.iter_chunked(CHUNK):
-                        body.extend(chunk)
-                        if len(body) > max_bytes:
-                            raise MediaError("too_large", f"more than {max_bytes} bytes", retryable=False)
+                    body = await read_capped(response, max_bytes)
                     content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-                    return FetchedMedia(bytes(body), content_type)
+                    return FetchedMedia(body, content_type)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise MediaError("unavailable", f"cannot reach the media host: {type(exc).__name__}",
                                  retryable=True) from exc

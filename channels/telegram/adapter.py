@@ -60,6 +60,7 @@ from channels.base import (
     SendError,
     SendResult,
     SharedContact,
+    read_capped,
 )
 from core.contacts import normalize_phone
 
@@ -73,7 +74,6 @@ FILE_PREFIX = "telegram:"
 """Media refs name a Telegram `file_id`, never a URL: the file is found through `getFile` when fetched."""
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 SIGNATURE_LENGTH = 10
-CHUNK = 64 * 1024
 
 COMMANDS: dict[str, str] = {
     "start": "menu",
@@ -429,15 +429,9 @@ async def _download(url: str, max_bytes: int, content_type: str, timeout: float)
                 raise MediaError("unavailable", f"file answered {response.status}", retryable=True)
             if response.status != 200:
                 raise MediaError("not_found", f"file answered {response.status}", retryable=False)
-            if response.content_length is not None and response.content_length > max_bytes:
-                raise MediaError("too_large", f"{response.content_length} bytes", retryable=False)
-            body = bytearray()
-            async for chunk in response.content.iter_chunked(CHUNK):
-                body.extend(chunk)
-                if len(body) > max_bytes:
-                    raise MediaError("too_large", f"more than {max_bytes} bytes", retryable=False)
+            body = await read_capped(response, max_bytes)
             served = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise MediaError("unavailable", f"cannot reach the file host: {type(exc).__name__}", retryable=True) from exc
     kept = content_type if served in ("", "application/octet-stream") else served
-    return FetchedMedia(bytes(body), kept)
+    return FetchedMedia(body, kept)
