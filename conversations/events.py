@@ -217,22 +217,8 @@ def on_handed_back(turn: Turn, event: HandedBack) -> None:
     turn.data["cat_page"] = 0
     turn.goto(SUBMISSION_STEPS[step])
     if step == "confirm":
-        turn.goto(_first_missing(turn) or State.CONFIRM)
+        turn.goto(turn.first_missing() or State.CONFIRM)
     turn.ask()
-
-
-def _first_missing(turn: Turn) -> State | None:
-    """The first question of the submission without an answer (the person may hand back early)."""
-    data = turn.data
-    if data.get("category") is None:
-        return State.CATEGORY
-    if not data.get("description"):
-        return State.DESCRIPTION
-    if not data.get("location_text") and data.get("lat") is None:
-        return State.LOCATION
-    if not data.get("anonymous") and not data.get("name") and not data.get("callback"):
-        return State.NAME
-    return None
 
 
 def on_conversation_closed(turn: Turn, event: ConversationClosed) -> None:

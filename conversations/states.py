@@ -164,7 +164,7 @@ def on_confirm(turn: Turn, text: str) -> None:
     """1 files the submission, 2 opens the edit menu."""
     number = choice(text, 2)
     if number == 1:
-        missing = _first_missing(turn)
+        missing = turn.first_missing()
         if missing is not None:
             turn.goto(missing)
             turn.ask()
@@ -275,20 +275,6 @@ def _mistyped(turn: Turn, text: str) -> str | None:
     if digits is None or references.is_valid(digits):
         return None
     return turn.t("reference_mistyped", reference=references.display(digits))
-
-
-def _first_missing(turn: Turn) -> State | None:
-    """The first question of the submission still unanswered (a damaged session), if any."""
-    data = turn.data
-    if data.get("category") is None:
-        return State.CATEGORY
-    if not data.get("description"):
-        return State.DESCRIPTION
-    if not data.get("location_text") and data.get("lat") is None:
-        return State.LOCATION
-    if not data.get("anonymous") and not data.get("name") and not data.get("callback"):
-        return State.NAME
-    return None
 
 
 def _draft(turn: Turn) -> CaseDraft:

@@ -69,6 +69,20 @@ class Turn:
         """A turn on a private copy of `session`."""
         return cls(session=session.copy(), ctx=ctx, message=message)
 
+    def first_missing(self) -> State | None:
+        """The first question of the submission still unanswered, if any (after a hand-back from a
+        person, or a damaged session)."""
+        data = self.data
+        if data.get("category") is None:
+            return State.CATEGORY
+        if not data.get("description"):
+            return State.DESCRIPTION
+        if not data.get("location_text") and data.get("lat") is None:
+            return State.LOCATION
+        if not data.get("anonymous") and not data.get("name") and not data.get("callback"):
+            return State.NAME
+        return None
+
     @property
     def lang(self) -> str:
         """The session's language (the deployment default until one is decided)."""
