@@ -23,7 +23,16 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from channels.base import FetchedMedia, HttpRequest, MediaError, MediaRef, SendError, StatusUpdate, read_capped
+from channels.base import (
+    ChannelAdapter,
+    FetchedMedia,
+    HttpRequest,
+    MediaError,
+    MediaRef,
+    SendError,
+    StatusUpdate,
+    read_capped,
+)
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 
@@ -206,3 +215,36 @@ async def fetch_media(settings: TwilioSettings, ref: MediaRef, max_bytes: int) -
                 raise MediaError("unavailable", f"cannot reach the media host: {type(exc).__name__}",
                                  retryable=True) from exc
     raise MediaError("unavailable", "too many redirects", retryable=False)
+
+
+class TwilioChannel(ChannelAdapter):
+    """What every Twilio channel (SMS, WhatsApp, voice) does alike: built from its settings (which
+    carry `twilio`), checks Twilio's signature, reads delivery reports, and reaches the REST API
+    through one client made on first use."""
+
+    settings_type: Any
+    """The channel's settings class: `from_env(env)`, with a `twilio: TwilioSettings` field."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._rest: TwilioRest | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ChannelAdapter:
+        """Build from environment variables."""
+        return cls(cls.settings_type.from_env(env))
+
+    def verify(self, request: HttpRequest, public_url: str | None) -> bool:
+        """Twilio's signature over the URL it called (with its query) and the form parameters."""
+        return verify_signature(request, self.settings.twilio.auth_token, public_url)
+
+    def parse_status(self, request: HttpRequest) -> StatusUpdate | None:
+        """Twilio's message status callback."""
+        return parse_status_callback(request)
+
+    @property
+    def rest(self) -> TwilioRest:
+        """The REST client (blocking calls run off the event loop), made on first use."""
+        if self._rest is None:
+            self._rest = TwilioRest(self.settings.twilio)
+        return self._rest

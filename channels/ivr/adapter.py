@@ -24,7 +24,6 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import (
     Capabilities,
-    ChannelAdapter,
     FetchedMedia,
     HttpRequest,
     InboundMessage,
@@ -33,12 +32,11 @@ from channels.base import (
     Reply,
     SendError,
     SendResult,
-    StatusUpdate,
     numbered_text,
 )
 from channels.ivr.settings import VoiceSettings
 from channels.ivr.twiml import ANONYMOUS_KEY, KEYPAD_STATES, Phrases, Renderer, TurnView
-from channels.twilio_common import TwilioRest, fetch_media, parse_status_callback, verify_signature
+from channels.twilio_common import TwilioChannel, fetch_media
 from core.contacts import is_mobile, normalize_phone
 
 log = logging.getLogger(__name__)
@@ -107,24 +105,21 @@ def _catalogs() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
     return phrases, dialogue
 
 
-class VoiceChannel(ChannelAdapter):
+class VoiceChannel(TwilioChannel):
     """One Twilio account's voice numbers."""
 
     name = "ivr"
     capabilities = Capabilities(synchronous_reply=True, max_text_length=1600, late_replies=False)
     webhook_path = "/webhooks/twilio/voice"
     status_path = "/webhooks/twilio/status"
+    settings_type = VoiceSettings
+    settings: VoiceSettings
     call_steps = STEPS
 
     def __init__(self, settings: VoiceSettings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.phrases = Phrases(_catalogs()[0])
-        self._rest: TwilioRest | None = None
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> VoiceChannel:
-        """Build from environment variables (and `HOTLINE_IVR_CONFIG`)."""
-        return cls(VoiceSettings.from_env(env))
 
     def dialogue_texts(self) -> Mapping[str, Mapping[str, str]]:
         """The dialogue's texts worded for the phone ("press 0" rather than "reply AGENT")."""
@@ -133,10 +128,6 @@ class VoiceChannel(ChannelAdapter):
     def renderer(self, base: str) -> Renderer:
         """The TwiML builder for a call whose voice route is `base`."""
         return Renderer(self.settings, self.phrases, base)
-
-    def verify(self, request: HttpRequest, public_url: str | None) -> bool:
-        """Twilio's signature over the URL it called (with our query) and the form parameters."""
-        return verify_signature(request, self.settings.twilio.auth_token, public_url)
 
     def parse(self, request: HttpRequest) -> list[InboundMessage]:
         """Voice webhooks are calls, not messages: see `parse_call` and `answer`."""
@@ -235,27 +226,19 @@ class VoiceChannel(ChannelAdapter):
         response.hangup()
         return Reply("application/xml", str(response))
 
-    def parse_status(self, request: HttpRequest) -> StatusUpdate | None:
-        """Delivery reports of the texts sent to callers."""
-        return parse_status_callback(request)
-
     async def fetch_media(self, ref: MediaRef, max_bytes: int) -> FetchedMedia:
         """Download a recording from Twilio's hosts only, with the account's basic auth."""
         return await fetch_media(self.settings.twilio, ref, max_bytes)
 
     async def call(self, to: str, sender: str, twiml: str) -> str:
         """Place an outbound call (staff calling a caller back) that runs `twiml`; its Call SID."""
-        if self._rest is None:
-            self._rest = TwilioRest(self.settings.twilio)
-        created = await self._rest.call(lambda client: client.calls.create(to=to, from_=sender, twiml=twiml))
+        created = await self.rest.call(lambda client: client.calls.create(to=to, from_=sender, twiml=twiml))
         return str(created.sid)
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """A text to a caller (their reference, a status update): an SMS, to mobiles only."""
         if not is_mobile(message.recipient):
             raise SendError("a caller's landline cannot receive texts", retryable=False, code="21614")
-        if self._rest is None:
-            self._rest = TwilioRest(self.settings.twilio)
         kwargs: dict[str, str] = {
             "to": message.recipient,
             "from_": self.settings.sms_sender or message.sender,
@@ -263,5 +246,5 @@ class VoiceChannel(ChannelAdapter):
         }
         if message.status_callback:
             kwargs["status_callback"] = message.status_callback
-        created = await self._rest.call(lambda client: client.messages.create(**kwargs))
+        created = await self.rest.call(lambda client: client.messages.create(**kwargs))
         return SendResult(provider_message_id=created.sid, status=created.status or "queued")

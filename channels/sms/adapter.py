@@ -9,16 +9,14 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import (
     Capabilities,
-    ChannelAdapter,
     HttpRequest,
     InboundMessage,
     OutboundMessage,
     Reply,
     SendResult,
-    StatusUpdate,
     numbered_text,
 )
-from channels.twilio_common import TwilioRest, TwilioSettings, parse_status_callback, verify_signature
+from channels.twilio_common import TwilioChannel, TwilioSettings
 from core.contacts import normalize_phone
 
 MAX_BODY = 4000
@@ -43,26 +41,15 @@ class SmsSettings:
         )
 
 
-class SmsChannel(ChannelAdapter):
+class SmsChannel(TwilioChannel):
     """One Twilio account's SMS numbers."""
 
     name = "sms"
     capabilities = Capabilities(synchronous_reply=True, max_text_length=1600)
     webhook_path = "/webhooks/twilio/sms"
     status_path = "/webhooks/twilio/status"
-
-    def __init__(self, settings: SmsSettings) -> None:
-        self.settings = settings
-        self._rest: TwilioRest | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SmsChannel:
-        """Build from environment variables."""
-        return cls(SmsSettings.from_env(env))
-
-    def verify(self, request: HttpRequest, public_url: str | None) -> bool:
-        """Twilio's signature over the URL it called and the form parameters."""
-        return verify_signature(request, self.settings.twilio.auth_token, public_url)
+    settings_type = SmsSettings
+    settings: SmsSettings
 
     def parse(self, request: HttpRequest) -> list[InboundMessage]:
         """One inbound SMS; a sender that is not a phone number (alphanumeric, short code) is kept raw."""
@@ -89,14 +76,8 @@ class SmsChannel(ChannelAdapter):
             response.message(numbered_text(message.text, message.choices))
         return Reply("application/xml", str(response))
 
-    def parse_status(self, request: HttpRequest) -> StatusUpdate | None:
-        """Twilio's message status callback."""
-        return parse_status_callback(request)
-
     async def send(self, message: OutboundMessage) -> SendResult:
         """Create the message through the REST API (runs the blocking client in a thread)."""
-        if self._rest is None:
-            self._rest = TwilioRest(self.settings.twilio)
         kwargs: dict[str, str] = {
             "to": message.recipient,
             "from_": message.sender or self.settings.sender,
@@ -104,5 +85,5 @@ class SmsChannel(ChannelAdapter):
         }
         if message.status_callback:
             kwargs["status_callback"] = message.status_callback
-        created = await self._rest.call(lambda client: client.messages.create(**kwargs))
+        created = await self.rest.call(lambda client: client.messages.create(**kwargs))
         return SendResult(provider_message_id=created.sid, status=created.status or "queued")

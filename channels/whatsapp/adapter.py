@@ -18,7 +18,6 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import (
     Capabilities,
-    ChannelAdapter,
     FetchedMedia,
     HttpRequest,
     InboundMessage,
@@ -27,15 +26,12 @@ from channels.base import (
     OutboundMessage,
     Reply,
     SendResult,
-    StatusUpdate,
     numbered_text,
 )
 from channels.twilio_common import (
-    TwilioRest,
+    TwilioChannel,
     TwilioSettings,
     fetch_media,
-    parse_status_callback,
-    verify_signature,
 )
 from core.contacts import normalize_phone, strip_channel_prefix
 
@@ -106,7 +102,7 @@ def parse_media(form: Mapping[str, str]) -> tuple[MediaRef, ...]:
     return tuple(refs)
 
 
-class WhatsAppChannel(ChannelAdapter):
+class WhatsAppChannel(TwilioChannel):
     """One Twilio account's WhatsApp senders."""
 
     name = "whatsapp"
@@ -116,19 +112,8 @@ class WhatsAppChannel(ChannelAdapter):
     )
     webhook_path = "/webhooks/twilio/whatsapp"
     status_path = "/webhooks/twilio/status"
-
-    def __init__(self, settings: WhatsAppSettings) -> None:
-        self.settings = settings
-        self._rest: TwilioRest | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> WhatsAppChannel:
-        """Build from environment variables."""
-        return cls(WhatsAppSettings.from_env(env))
-
-    def verify(self, request: HttpRequest, public_url: str | None) -> bool:
-        """Twilio's signature over the URL it called and the form parameters."""
-        return verify_signature(request, self.settings.twilio.auth_token, public_url)
+    settings_type = WhatsAppSettings
+    settings: WhatsAppSettings
 
     def parse(self, request: HttpRequest) -> list[InboundMessage]:
         """One inbound WhatsApp message: text or caption, media, pin, button, profile name, reply context."""
@@ -164,18 +149,12 @@ class WhatsAppChannel(ChannelAdapter):
             response.message(numbered_text(message.text, message.choices))
         return Reply("application/xml", str(response))
 
-    def parse_status(self, request: HttpRequest) -> StatusUpdate | None:
-        """Twilio's message status callback (`sent`, `delivered`, `read`, `failed`, `undelivered`)."""
-        return parse_status_callback(request)
-
     async def fetch_media(self, ref: MediaRef, max_bytes: int) -> FetchedMedia:
         """Download from Twilio's media hosts only, with the account's basic auth."""
         return await fetch_media(self.settings.twilio, ref, max_bytes)
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Create the message: a template (`ContentSid`, `ContentVariables`) when one is given, else text."""
-        if self._rest is None:
-            self._rest = TwilioRest(self.settings.twilio)
         kwargs: dict[str, Any] = {
             "to": PREFIX + strip_channel_prefix(message.recipient),
             "from_": PREFIX + strip_channel_prefix(message.sender or self.settings.sender),
@@ -191,5 +170,5 @@ class WhatsAppChannel(ChannelAdapter):
             kwargs["media_url"] = list(message.media_urls)
         if message.status_callback:
             kwargs["status_callback"] = message.status_callback
-        created = await self._rest.call(lambda client: client.messages.create(**kwargs))
+        created = await self.rest.call(lambda client: client.messages.create(**kwargs))
         return SendResult(provider_message_id=created.sid, status=created.status or "queued")
