@@ -191,6 +191,8 @@ class StatusUpdate:
     provider_message_id: str
     status: str
     error_code: str | None = None
+    opted_out: bool = False
+    """The recipient opted out at the carrier (Twilio 21610): stop sending to them at once."""
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,8 @@ def parse_status_callback(request: HttpRequest) -> StatusUpdate | None:
     status = request.form.get("MessageStatus") or request.form.get("SmsStatus")
     if not sid or not status:
         return None
-    return StatusUpdate(sid, status.lower(), request.form.get("ErrorCode") or None)
+    error_code = request.form.get("ErrorCode") or None
+    return StatusUpdate(sid, status.lower(), error_code, opted_out=error_code in OPTED_OUT_CODES)
 
 
 class _HeaderKeepingHttpClient(TwilioHttpClient):

@@ -160,6 +160,19 @@ class AttachmentsMixin(StoreBase):
             stmt = sa.insert(attachments).returning(attachments.c.id, sort_by_parameter_order=True)
             return [row.id for row in conn.execute(stmt, rows)]
 
+    def pending_attachments(self, older_than: datetime, limit: int = 200) -> list[int]:
+        """Attachments still waiting for their download since before `older_than` (their work item was
+        lost with Redis, or queueing it failed), oldest first."""
+        query = (
+            sa.select(attachments.c.id)
+            .where(attachments.c.status == "pending", attachments.c.source_url.is_not(None),
+                   attachments.c.created_at < older_than)
+            .order_by(attachments.c.id)
+            .limit(limit)
+        )
+        with self.read() as conn:
+            return list(conn.execute(query).scalars())
+
     def media_origin(self, attachment_id: int) -> MediaOrigin | None:
         """Who sent an attachment, on which channel and to which of our numbers."""
         query = (

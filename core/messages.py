@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from core.contact_store import ContactsMixin
 from core.db import contacts, messages
-from core.records import InboundDraft, InboundRecord, OutboundDraft, OutboundRow, PendingInbound
+from core.records import InboundDraft, InboundRecord, OutboundDraft, OutboundRow, PendingInbound, StaleOutbound
 from core.storebase import StoreBase, utcnow
 
 STATUS_RANK: dict[str, int] = {
@@ -181,6 +181,30 @@ class MessagesMixin(ContactsMixin):
             for r in rows
         ]
 
+    def quarantine_inbound(self, message_id: int, error: str) -> None:
+        """Set aside an inbound message whose processing keeps failing: marked processed (so it is not
+        replayed for ever), `quarantined`, with its error, where supervisors see it."""
+        now = utcnow()
+        with self.write() as conn:
+            conn.execute(
+                sa.update(messages)
+                .where(messages.c.id == message_id, messages.c.direction == "in", messages.c.processed_at.is_(None))
+                .values(status="quarantined", error_code="quarantined", error_message=error[:500],
+                        processed_at=now, updated_at=now)
+            )
+
+    def quarantined_messages(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Messages set aside after failing repeatedly (inbound and outbound), newest first."""
+        query = (
+            sa.select(messages.c.id, messages.c.direction, messages.c.channel, messages.c.contact_id,
+                      messages.c.case_id, messages.c.error_message, messages.c.updated_at)
+            .where(messages.c.error_code == "quarantined")
+            .order_by(messages.c.updated_at.desc(), messages.c.id.desc())
+            .limit(limit)
+        )
+        with self.read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
     def is_processed(self, message_id: int) -> bool:
         """True when the inbound message was processed (`finish_inbound` ran)."""
         with self.read() as conn:
@@ -226,68 +250,83 @@ class MessagesMixin(ContactsMixin):
         with self.write() as conn:
             return self._insert_outbound(conn, drafts, utcnow())
 
-    def stale_outbound(self, older_than: datetime, limit: int = 100) -> list[int]:
-        """Ids of messages still queued or retrying since before `older_than` (replies first)."""
+    def stale_outbound(self, older_than: datetime, lease_seconds: float, limit: int = 200) -> list[StaleOutbound]:
+        """Messages to queue again: still queued or retrying since before `older_than` (their work item
+        may have been lost with Redis), or claimed for sending longer ago than a lease (their worker
+        died); replies first. Queueing one that is still queued changes nothing."""
+        claimed_before = utcnow() - timedelta(seconds=lease_seconds)
         query = (
-            sa.select(messages.c.id)
+            sa.select(messages.c.id, messages.c.channel, messages.c.sender, messages.c.recipient,
+                      messages.c.priority)
             .where(
                 messages.c.direction == "out",
-                messages.c.status.in_(CLAIMABLE),
-                messages.c.updated_at < older_than,
+                sa.or_(
+                    sa.and_(messages.c.status.in_(CLAIMABLE), messages.c.updated_at < older_than),
+                    sa.and_(messages.c.status == "sending", messages.c.updated_at < claimed_before),
+                ),
             )
             .order_by(sa.case((messages.c.priority == "replies", 0), else_=1), messages.c.id)
             .limit(limit)
         )
         with self.read() as conn:
-            return list(conn.execute(query).scalars())
+            return [StaleOutbound(r.id, r.channel, r.sender, r.recipient, r.priority) for r in conn.execute(query)]
 
-    def requeue_stuck_sending(self, older_than: datetime) -> int:
-        """Put messages claimed before `older_than` and never finished (a dead worker) back to retrying."""
+    def release_outbound(self, message_id: int) -> None:
+        """Give back a claimed message unsent (its send waits for the sender's pace)."""
         with self.write() as conn:
-            result = conn.execute(
+            conn.execute(
                 sa.update(messages)
-                .where(
-                    messages.c.direction == "out",
-                    messages.c.status == "sending",
-                    messages.c.provider_message_id.is_(None),
-                    messages.c.updated_at < older_than,
-                )
-                .values(status="retrying", status_rank=0, updated_at=utcnow())
+                .where(messages.c.id == message_id, messages.c.status == "sending")
+                .values(status="queued", status_rank=0, updated_at=utcnow())
             )
-        return result.rowcount
 
-    def claim_outbound(self, message_id: int) -> OutboundRow | None:
-        """Take a queued or retrying message for sending; None when another worker has it or it went out."""
+    def claim_outbound(self, message_id: int, lease_seconds: float = 60.0) -> OutboundRow | None:
+        """Take a queued or retrying message for sending, or one whose claim is older than a lease (its
+        worker died before it could say how the send went); None when it went out or is being sent.
+
+        The one window where a message can go twice: the provider took it, and the worker died before
+        `mark_sent` committed (a few milliseconds after the provider's answer)."""
+        return self.claim_outbound_many([(message_id, lease_seconds)])[0]
+
+    def claim_outbound_many(self, claims: Sequence[tuple[int, float]]) -> list[OutboundRow | None]:
+        """`claim_outbound` for several (message id, lease) in one transaction (a worker's group commit)."""
         now = utcnow()
         with self.write() as conn:
-            row = conn.execute(
-                sa.update(messages)
-                .where(
-                    messages.c.id == message_id,
-                    messages.c.direction == "out",
+            return [self._claim_in(conn, message_id, lease_seconds, now) for message_id, lease_seconds in claims]
+
+    def _claim_in(self, conn: Connection, message_id: int, lease_seconds: float, now: datetime) -> OutboundRow | None:
+        row = conn.execute(
+            sa.update(messages)
+            .where(
+                messages.c.id == message_id,
+                messages.c.direction == "out",
+                sa.or_(
                     messages.c.status.in_(CLAIMABLE),
-                )
-                .values(status="sending", status_rank=STATUS_RANK["sending"], updated_at=now)
-                .returning(
-                    messages.c.id,
-                    messages.c.channel,
-                    messages.c.sender,
-                    messages.c.recipient,
-                    messages.c.body,
-                    messages.c.payload,
-                    messages.c.contact_id,
-                    messages.c.case_id,
-                    messages.c.priority,
-                    messages.c.attempts,
-                )
+                    sa.and_(messages.c.status == "sending",
+                            messages.c.updated_at < now - timedelta(seconds=lease_seconds)),
+                ),
+            )
+            .values(status="sending", status_rank=STATUS_RANK["sending"], updated_at=now)
+            .returning(
+                messages.c.id,
+                messages.c.channel,
+                messages.c.sender,
+                messages.c.recipient,
+                messages.c.body,
+                messages.c.payload,
+                messages.c.contact_id,
+                messages.c.case_id,
+                messages.c.priority,
+                messages.c.attempts,
+            )
+        ).first()
+        if row is None:
+            return None
+        flags = None
+        if row.contact_id is not None:
+            flags = conn.execute(
+                sa.select(contacts.c.opted_out, contacts.c.unreachable).where(contacts.c.id == row.contact_id)
             ).first()
-            if row is None:
-                return None
-            flags = None
-            if row.contact_id is not None:
-                flags = conn.execute(
-                    sa.select(contacts.c.opted_out, contacts.c.unreachable).where(contacts.c.id == row.contact_id)
-                ).first()
         return OutboundRow(
             message_id=row.id,
             channel=row.channel,
@@ -305,21 +344,28 @@ class MessagesMixin(ContactsMixin):
 
     def mark_sent(self, message_id: int, provider_message_id: str | None, provider_status: str = "sent") -> None:
         """The provider took the message: store its id and status (Twilio's `queued` becomes `accepted`)."""
-        status = "accepted" if provider_status in ("queued", "", None) else provider_status
+        self.mark_sent_many([(message_id, provider_message_id, provider_status)])
+
+    def mark_sent_many(self, sent: Sequence[tuple[int, str | None, str]]) -> list[None]:
+        """`mark_sent` for several messages in one transaction (a worker's group commit)."""
+        now = utcnow()
         with self.write() as conn:
-            conn.execute(
-                sa.update(messages)
-                .where(messages.c.id == message_id)
-                .values(
-                    provider_message_id=provider_message_id,
-                    status=status,
-                    status_rank=status_rank(status),
-                    attempts=messages.c.attempts + 1,
-                    error_code=None,
-                    error_message=None,
-                    updated_at=utcnow(),
+            for message_id, provider_message_id, provider_status in sent:
+                status = "accepted" if provider_status in ("queued", "", None) else provider_status
+                conn.execute(
+                    sa.update(messages)
+                    .where(messages.c.id == message_id)
+                    .values(
+                        provider_message_id=provider_message_id,
+                        status=status,
+                        status_rank=status_rank(status),
+                        attempts=messages.c.attempts + 1,
+                        error_code=None,
+                        error_message=None,
+                        updated_at=now,
+                    )
                 )
-            )
+        return [None] * len(sent)
 
     def mark_retrying(self, message_id: int, error_code: str | None, error_message: str | None) -> int:
         """A send failed and will be tried again; returns the attempts made so far."""
@@ -359,9 +405,11 @@ class MessagesMixin(ContactsMixin):
             )
 
     def apply_delivery_status(
-        self, provider_message_id: str, status: str, error_code: str | None = None, channel: str | None = None
+        self, provider_message_id: str, status: str, error_code: str | None = None, channel: str | None = None,
+        opted_out: bool = False,
     ) -> bool:
-        """Apply a provider status callback when it ranks above the stored one; True when it changed."""
+        """Apply a provider status callback when it ranks above the stored one; True when it changed.
+        With `opted_out` (the carrier says the recipient unsubscribed) the contact is opted out too."""
         rank = STATUS_RANK.get(status)
         if rank is None or not provider_message_id:
             return False
@@ -377,6 +425,14 @@ class MessagesMixin(ContactsMixin):
             values["error_code"] = _code(error_code)
         with self.write() as conn:
             result = conn.execute(sa.update(messages).where(*conditions).values(values))
+            if opted_out:
+                conn.execute(
+                    sa.update(contacts)
+                    .where(contacts.c.id.in_(
+                        sa.select(messages.c.contact_id).where(messages.c.provider_message_id == provider_message_id,
+                                                               messages.c.direction == "out")))
+                    .values(opted_out=True)
+                )
         return result.rowcount > 0
 
     def message_status(self, message_id: int) -> dict[str, Any] | None:

@@ -7,12 +7,13 @@ what is still owed, so no notice is lost.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from core.db import case_events, cases, contacts
-from core.records import StatusNotice
+from core.records import OutboundDraft, StatusNotice
 from core.storebase import StoreBase, utcnow
 
 
@@ -78,10 +79,25 @@ class NoticesMixin(StoreBase):
             )
         return result.rowcount > 0
 
-    def release_notice(self, event_id: int) -> None:
-        """Undo `mark_notified` when telling the citizen failed before anything was recorded."""
+    def record_notice(self, event_id: int, drafts: Sequence[OutboundDraft]) -> list[int] | None:
+        """Mark the event notified and record the messages that tell it, in one transaction; None
+        when it was told already (a notice worked on twice records its messages once)."""
+        return self.record_notices([(event_id, drafts)])[0]
+
+    def record_notices(self, notices: Sequence[tuple[int, Sequence[OutboundDraft]]]) -> list[list[int] | None]:
+        """`record_notice` for several events in one transaction (a worker's group commit)."""
+        now = utcnow()
+        recorded: list[list[int] | None] = []
         with self.write() as conn:
-            conn.execute(sa.update(case_events).where(case_events.c.id == event_id).values(notified_at=None))
+            for event_id, drafts in notices:
+                result = conn.execute(
+                    sa.update(case_events)
+                    .where(case_events.c.id == event_id, case_events.c.notified_at.is_(None))
+                    .values(notified_at=now)
+                )
+                recorded.append(self._insert_outbound(conn, drafts, now)  # type: ignore[attr-defined]
+                                if result.rowcount else None)
+        return recorded
 
     def unnotified_events(self, older_than: datetime, limit: int = 200) -> list[tuple[str, int]]:
         """(reference, event id) of status events written before `older_than` and not yet told, oldest first."""

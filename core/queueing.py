@@ -327,10 +327,11 @@ class QueueMixin(StoreBase):
         return result.rowcount > 0
 
     def outbound_of(self, message_id: int) -> dict[str, Any] | None:
-        """An outbound message's channel, contact and status, or None."""
+        """An outbound message's channel, contact, addresses and status, or None."""
         with self.read() as conn:
             row = conn.execute(
-                sa.select(messages.c.id, messages.c.channel, messages.c.contact_id, messages.c.status)
+                sa.select(messages.c.id, messages.c.channel, messages.c.contact_id, messages.c.status,
+                          messages.c.sender, messages.c.recipient)
                 .where(messages.c.id == message_id, messages.c.direction == "out")
             ).first()
         return dict(row._mapping) if row is not None else None

@@ -108,6 +108,17 @@ class StatusNotice:
 
 
 @dataclass(frozen=True)
+class StaleOutbound:
+    """An outbound message whose send must be queued again, with what names its lane."""
+
+    message_id: int
+    channel: str
+    sender: str
+    recipient: str
+    priority: str
+
+
+@dataclass(frozen=True)
 class OutboundRow:
     """A claimed outbound message, with what the sender must check on the contact first."""
 

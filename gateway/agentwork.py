@@ -12,24 +12,22 @@ the queue), and `close_stale` closes conversations left waiting or abandoned, te
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis
-from rq import Queue
+from redis.exceptions import RedisError
 
-from channels.base import Choice, SendError, numbered_text
+from channels.base import SendError
 from conversations import model as m
 from core import references
 from core.queueing import ConsolePolicy, Conversation
 from core.records import OutboundDraft, Staff
-from gateway.dialogue import run_turn
 from gateway.effects import EffectScope
-from gateway.queues import CRASH_RETRY, REPLIES, enqueue_sends, queue_name
+from gateway.lanes import WorkLanes, send_work
 from gateway.runtime import Runtime
-from gateway.sessions import SessionStore
+from gateway.sessions import ContactBusy, SessionStore
+from gateway.turns import Addressed, DialogueTurns
 
 log = logging.getLogger(__name__)
 
@@ -96,19 +94,14 @@ def draft_of(session: m.Session) -> Draft:
     )
 
 
-def _rendered(say: m.Say) -> str:
-    return numbered_text(say.text, [Choice(o.key, o.label) for o in say.options])
-
-
 class Desk:
     """The agent's desk: the store, the citizens' sessions and the outbound queue."""
 
-    def __init__(
-        self, runtime: Runtime, sessions: SessionStore, connection: redis.Redis, policy: ConsolePolicy
-    ) -> None:
+    def __init__(self, runtime: Runtime, sessions: SessionStore, lanes: WorkLanes, policy: ConsolePolicy) -> None:
         self.runtime = runtime
         self.sessions = sessions
-        self.connection = connection
+        self.lanes = lanes
+        self.turns = DialogueTurns(runtime, sessions, lanes)
         self.policy = policy
 
     @property
@@ -155,21 +148,8 @@ class Desk:
         context = self.runtime.dialogue_for(ours)
         at = getattr(event, "at", datetime.now(UTC))
         scope = EffectScope(conversation.channel, conversation.contact_id, ours, None, at)
-        async with self.sessions.locked(conversation.channel, citizen) as held:
-            session, says = await run_turn(self.runtime, held.session, event, context, scope)
-            held.session, held.changed = session, True
-        drafts = [
-            OutboundDraft(channel=conversation.channel, contact_id=conversation.contact_id, sender=ours,
-                          recipient=citizen, body=_rendered(say), priority=REPLIES, case_id=conversation.case_id)
-            for say in says
-        ]
-        return await self._queue(drafts)
-
-    async def _queue(self, drafts: list[OutboundDraft]) -> list[int]:
-        if not drafts:
-            return []
-        ids = await self.db(self.runtime.store.record_outbound, drafts)
-        await self.db(enqueue_sends, self.connection, self.prefix, ids, REPLIES)
+        to = Addressed(conversation.channel, conversation.contact_id, ours, citizen, conversation.case_id)
+        _, ids = await self.turns.tell(to, event, context, scope, "replies")
         return ids
 
     # -- actions ---------------------------------------------------------------------------------
@@ -235,9 +215,9 @@ class Desk:
             raise Refused(409, "no_address", "the citizen's address on this channel is unknown")
         citizen, ours, _ = addresses
         draft = OutboundDraft(channel=conversation.channel, contact_id=conversation.contact_id, sender=ours,
-                              recipient=citizen, body=text, priority=REPLIES, case_id=conversation.case_id,
+                              recipient=citizen, body=text, priority="replies", case_id=conversation.case_id,
                               payload={"agent": staff.username, "conversation": conversation_id})
-        [message_id] = await self._queue([draft])
+        [message_id] = await self.turns.record([draft])
         await self.db(store.touch_conversation, conversation_id)
         return message_id
 
@@ -272,11 +252,11 @@ class Desk:
         case = await self.db(store.get_case_by_id, conversation.case_id) if conversation.case_id else None
         values = {"reference": references.display(case.reference) if case else ""}
         draft = OutboundDraft(channel=conversation.channel, contact_id=conversation.contact_id, sender=ours,
-                              recipient=citizen, body=text.strip() or offered[key], priority=REPLIES,
+                              recipient=citizen, body=text.strip() or offered[key], priority="replies",
                               case_id=conversation.case_id,
                               payload={"agent": staff.username, "conversation": conversation_id, "template": key,
                                        "language": language, "values": values})
-        [message_id] = await self._queue([draft])
+        [message_id] = await self.turns.record([draft])
         await self.db(store.touch_conversation, conversation_id)
         return message_id
 
@@ -325,11 +305,8 @@ class Desk:
             raise Refused(404, "not_found", "no such message in this conversation")
         if not await self.db(store.retry_failed, message_id):
             raise Refused(409, "not_failed", f"the message is {message['status']}, not failed")
-        from gateway.jobs import send_message
-
-        queue = Queue(queue_name(self.prefix, REPLIES), connection=self.connection)
-        await self.db(queue.enqueue, send_message, message_id, job_id=f"send-{message_id}-again-{secrets.token_hex(4)}",
-                      retry=CRASH_RETRY, result_ttl=3600, failure_ttl=7 * 24 * 3600)
+        await self.lanes.enqueue([send_work(message_id, message["channel"], message["sender"], message["recipient"],
+                                            "replies")])
         await self.db(store.audit, staff.id, "message.retry", None, {"message": message_id})
 
     async def file_case(self, staff: Staff, conversation_id: int, fields: dict[str, Any]) -> str:
@@ -430,14 +407,15 @@ class Desk:
             context = self.runtime.dialogue_for(ours)
             scope = EffectScope(channel, contact_id, ours, None, now)
             event = m.Idle(now, self.policy.remind_after, self.policy.stall_after)
-            async with self.sessions.locked(channel, citizen) as held:
-                session, says = await run_turn(self.runtime, held.session, event, context, scope)
-                held.session, held.changed = session, True
-            await self._queue([
-                OutboundDraft(channel=channel, contact_id=contact_id, sender=ours, recipient=citizen,
-                              body=_rendered(say), priority=REPLIES)
-                for say in says
-            ])
+            try:
+                await self.turns.tell(Addressed(channel, contact_id, ours, citizen), event, context, scope,
+                                      "replies")
+            except (RedisError, OSError, ContactBusy):
+                raise
+            except Exception:  # one session that cannot be ticked must not stop every other reminder
+                log.exception("idle tick of %s:%s failed; it is no longer watched", channel, citizen)
+                await self.sessions.forget_idle(channel, citizen)
+                continue
             ticked += 1
         return ticked
 

@@ -19,7 +19,7 @@ from gateway.api_cases import add_case_routes, case_view
 from gateway.api_common import error, json_body, text_field, with_staff
 from gateway.api_conversations import add_conversation_routes
 from gateway.casework import change_status
-from gateway.keys import RQ_REDIS, RUNTIME
+from gateway.keys import RUNTIME, SYNC_REDIS
 from gateway.openapi import openapi_document
 
 
@@ -67,7 +67,7 @@ async def post_status(request: web.Request, staff: Staff) -> web.Response:
         return error(403, "forbidden", "your role or administration cannot change this case")
     try:
         change = await runtime.db(
-            change_status, runtime.store, request.app[RQ_REDIS], runtime.settings.queue_prefix,
+            change_status, runtime.store, request.app[SYNC_REDIS], runtime.settings.queue_prefix,
             reference, status, staff.username, note,
         )
     except InvalidTransition as exc:

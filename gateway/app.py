@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,12 +25,14 @@ from gateway import metrics
 from gateway.api import add_api_routes
 from gateway.console import add_console_routes, desk_ctx
 from gateway.inbound import InboundProcessor
-from gateway.keys import CONSOLE_POLICY, PROCESSOR, REDIS, RQ_REDIS, RUNTIME, SETTINGS
-from gateway.queues import enqueue_downloads, enqueue_fallback, enqueue_sends
+from gateway.keys import CONSOLE_POLICY, LANES, PROCESSOR, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
+from gateway.lanes import WorkLanes
+from gateway.queues import queue_fallback
 from gateway.redis_clients import async_client, sync_client
 from gateway.runtime import Runtime, build_runtime
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
+from gateway.shared_metrics import SharedCounters, SnapshotCollector
 from gateway.sweeper import SweepPolicy, stop_task, sweep_forever
 from gateway.voice import add_call_routes
 
@@ -87,25 +89,19 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     client = async_client(settings.redis_url)
     app[REDIS] = client
-    app[RQ_REDIS] = sync_client(settings.redis_url)
+    app[SYNC_REDIS] = sync_client(settings.redis_url)
     runtime = app[RUNTIME]
     sessions = SessionStore(client, settings.queue_prefix)
-
-    def send(ids: list[int], priority: str) -> None:
-        enqueue_sends(app[RQ_REDIS], settings.queue_prefix, ids, priority)
-
-    def download(ids: list[int]) -> None:
-        enqueue_downloads(app[RQ_REDIS], settings.queue_prefix, ids)
-
-    app[PROCESSOR] = InboundProcessor(runtime, sessions, client, send, download)
+    app[LANES] = WorkLanes(client, settings.queue_prefix)
+    app[PROCESSOR] = InboundProcessor(runtime, sessions, client, app[LANES])
     yield
     await client.aclose()
-    app[RQ_REDIS].close()
+    app[SYNC_REDIS].close()
 
 
 def _sweeper_ctx(policy: SweepPolicy):
     async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sweep_forever(app[PROCESSOR], app[RQ_REDIS], app[REDIS], policy))
+        task = asyncio.create_task(sweep_forever(app[PROCESSOR], policy))
         yield
         await stop_task(task)
 
@@ -166,11 +162,10 @@ def _status_handler(channel: str):
             return web.Response(status=400, text="not a status callback\n")
         runtime = app[RUNTIME]
         await runtime.db(runtime.store.apply_delivery_status, update.provider_message_id, update.status,
-                         update.error_code)
+                         update.error_code, opted_out=update.opted_out)
         if update.status in ("failed", "undelivered"):
-            with contextlib.suppress(RedisError):
-                await runtime.db(enqueue_fallback, app[RQ_REDIS], app[SETTINGS].queue_prefix,
-                                 update.provider_message_id)
+            with contextlib.suppress(RedisError, OSError):  # the report is kept; only the SMS fallback waits
+                await queue_fallback(app[LANES], update.provider_message_id)
         metrics.DELIVERY.labels(update.status).inc()
         return web.Response(status=204)
 
@@ -199,5 +194,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def prometheus_metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition."""
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    """Prometheus text exposition: this process's metrics, and what the workers counted in Redis
+    with the lanes' depth and age (left out, not failed, while Redis is away)."""
+    body = generate_latest()
+    try:
+        snapshot = await SharedCounters(request.app[REDIS], request.app[SETTINGS].queue_prefix).snapshot()
+    except (RedisError, OSError) as exc:
+        log.warning("shared metrics unavailable: %s", exc)
+    else:
+        registry = CollectorRegistry()
+        registry.register(SnapshotCollector(snapshot))
+        body += generate_latest(registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

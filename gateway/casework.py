@@ -10,7 +10,8 @@ from redis.exceptions import RedisError
 
 from core.notifications import tell_citizen
 from core.store import CaseStore, StatusChange
-from gateway.queues import enqueue_status_notice
+from gateway.lanes import WorkLanes
+from gateway.queues import queue_notice
 
 
 def change_status(
@@ -23,6 +24,6 @@ def change_status(
     """
     change = store.change_status(reference, status, actor, note, datetime.now(UTC))
     if tell_citizen(status, actor):
-        with contextlib.suppress(RedisError):
-            enqueue_status_notice(connection, prefix, reference, change.event_id)
+        with contextlib.suppress(RedisError, OSError):
+            queue_notice(WorkLanes(connection, prefix), reference, change.event_id)
     return change

@@ -27,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
 
-    worker = commands.add_parser("worker", help="an RQ worker for the project's queues")
-    worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    worker = commands.add_parser("worker", help="the worker: sends, status notices, downloads")
+    worker.add_argument("--burst", action="store_true", help="stop when nothing is left to do now")
+    worker.add_argument("--concurrency", type=int, default=32, help="items worked on at once (default 32)")
 
     run = commands.add_parser("run", help="Redis (started if none answers), a worker and the gateway")
     run.add_argument("--host", default="127.0.0.1")
@@ -120,13 +121,13 @@ def _event_loop() -> Any:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from rq import Worker
+    from gateway.worker import serve_worker
 
-    from gateway.queues import queues
-
-    connection = sync_client(settings.redis_url, socket_timeout=None)
-    worker = Worker(queues(connection, settings.queue_prefix), connection=connection)
-    worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+    loop = _event_loop()
+    try:
+        loop.run_until_complete(serve_worker(settings, burst=args.burst, concurrency=args.concurrency))
+    finally:
+        loop.close()
     return 0
 
 

@@ -16,14 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import get_current_job
 
 from channels.base import REGISTRY, Choice, OutboundMessage
 from core.records import OutboundDraft, OutboundRow
-from gateway import metrics
-from gateway.queues import BULK, enqueue_sends
-from gateway.redis_clients import sync_client
 from gateway.runtime import Runtime
+from gateway.shared_metrics import SharedCounters
+from gateway.worker import Done, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -102,37 +100,34 @@ def may_fall_back(channel: str, payload: dict[str, Any] | None) -> bool:
     return channel in FALLBACK_FROM and (payload or {}).get("notice") in NOTICE_KINDS
 
 
-def send_by_sms(runtime: Runtime, message_id: int, contact_id: int | None, case_id: int | None, recipient: str,
-                body: str, reason: str) -> int | None:
+async def send_by_sms(item: WorkItem, message_id: int, contact_id: int | None, case_id: int | None,
+                      recipient: str, body: str, reason: str) -> int | None:
     """Record the same text as an SMS to the same number and queue it (once per original message)."""
     if FALLBACK_CHANNEL not in REGISTRY.names():
         return None
-    job = get_current_job()
-    connection = job.connection if job is not None else sync_client(runtime.settings.redis_url)
+    runtime = item.runtime
     prefix = runtime.settings.queue_prefix
     try:
-        if not connection.set(f"{prefix}:fallback:{message_id}", "1", nx=True, ex=30 * 24 * 3600):
+        if not await item.redis.set(f"{prefix}:fallback:{message_id}", "1", nx=True, ex=30 * 24 * 3600):
             return None
     except RedisError:
         log.warning("message %s: cannot record its SMS fallback in Redis; sending it anyway", message_id)
-    draft = OutboundDraft(FALLBACK_CHANNEL, contact_id, "", recipient, body, priority=BULK, case_id=case_id,
+    draft = OutboundDraft(FALLBACK_CHANNEL, contact_id, "", recipient, body, priority="bulk", case_id=case_id,
                           payload={"fallback_of": message_id, "reason": reason[:200]})
-    (new_id,) = runtime.store.record_outbound([draft])
-    enqueue_sends(connection, prefix, [new_id], BULK)
-    metrics.FALLBACKS.labels(FALLBACK_CHANNEL).inc()
-    log.info("message %s goes again by SMS as %s: %s", message_id, new_id, reason)
-    return new_id
+    ids = await item.turns.record([draft])
+    await SharedCounters(item.redis, prefix).incr("fallbacks", channel=FALLBACK_CHANNEL)
+    log.info("message %s goes again by SMS as %s: %s", message_id, ids[0], reason)
+    return ids[0]
 
 
-async def fall_back(provider_message_id: str) -> str:
+async def fall_back(item: WorkItem) -> Done:
     """After a `failed`/`undelivered` report: send a status update again by SMS."""
-    from gateway.jobs import worker_runtime
-
-    runtime = worker_runtime()
-    found = (runtime.store.sent_message(channel, provider_message_id) for channel in sorted(FALLBACK_FROM))
-    sent = next((item for item in found if item is not None), None)
-    if sent is None or not may_fall_back(sent.channel, sent.payload):
-        return "nothing to do"
-    new_id = send_by_sms(runtime, sent.message_id, sent.contact_id, sent.case_id, sent.recipient, sent.body,
-                         f"{sent.channel} delivery {sent.status}")
-    return f"queued {new_id}" if new_id else "already sent"
+    runtime = item.runtime
+    provider_message_id = item.ident
+    for channel in sorted(FALLBACK_FROM):
+        sent = await runtime.db(runtime.store.sent_message, channel, provider_message_id)
+        if sent is not None and may_fall_back(sent.channel, sent.payload):
+            await send_by_sms(item, sent.message_id, sent.contact_id, sent.case_id, sent.recipient, sent.body,
+                              f"{sent.channel} delivery {sent.status}")
+            break
+    return Done()

@@ -18,9 +18,10 @@ from core.lifecycle import InvalidTransition
 from core.store import CaseNotFound
 from gateway.casework import change_status
 from gateway.inbound import InboundProcessor
-from gateway.jobs import status_notice
+from gateway.jobs import notice_drafts
+from gateway.lanes import WorkLanes
 from gateway.redis_clients import async_client, sync_client
-from gateway.runtime import build_runtime
+from gateway.runtime import Runtime, build_runtime
 from gateway.sessions import SessionStore
 from gateway.settings import Settings
 
@@ -32,7 +33,8 @@ async def run_demo(settings: Settings, phone: str, to: str) -> int:
     runtime = await asyncio.to_thread(build_runtime, settings)
     client = async_client(settings.redis_url)
     sessions = SessionStore(client, f"{settings.queue_prefix}-demo")
-    processor = InboundProcessor(runtime, sessions, client, lambda ids, priority: None)
+    lanes = WorkLanes(client, f"{settings.queue_prefix}-demo")
+    processor = InboundProcessor(runtime, sessions, client, lanes)
     loop = asyncio.get_running_loop()
     print(HELP)
     try:
@@ -44,7 +46,7 @@ async def run_demo(settings: Settings, phone: str, to: str) -> int:
             if line.strip() == "/quit":
                 break
             if line.startswith("/status"):
-                await _staff_change(runtime, sessions, settings, line)
+                await _staff_change(runtime, processor, settings, line)
                 continue
             message = InboundMessage(
                 channel="sms", sender=phone, recipient=to, provider_message_id="SMdemo" + secrets.token_hex(15),
@@ -59,7 +61,7 @@ async def run_demo(settings: Settings, phone: str, to: str) -> int:
     return 0
 
 
-async def _staff_change(runtime, sessions: SessionStore, settings: Settings, line: str) -> None:
+async def _staff_change(runtime: Runtime, processor: InboundProcessor, settings: Settings, line: str) -> None:
     parts = line.split(maxsplit=3)
     if len(parts) < 3:
         print("usage: /status REF STATUS note", file=sys.stderr)
@@ -78,8 +80,8 @@ async def _staff_change(runtime, sessions: SessionStore, settings: Settings, lin
         print(f"[staff] {exc}", file=sys.stderr)
         return
     print(f"[staff] {references.display(reference)}: {change.previous} -> {change.case.status}")
+    drafts = await notice_drafts(runtime, processor.turns, reference, change.event_id) or []
     await runtime.db(runtime.store.mark_notified, change.event_id)
-    drafts = await status_notice(runtime, sessions, reference, change.event_id) or []
     for draft in drafts:
         _print_bot(draft.body)
 

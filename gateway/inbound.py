@@ -10,8 +10,8 @@ a crash) are replayed by `replay_pending`, whose replies then go out through sen
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,20 +26,19 @@ from core.consent import Consent, is_carrier_help, keyword_consent
 from core.store import InboundDraft, InboundRecord, OutboundDraft
 from gateway import metrics
 from gateway.batching import GroupCommit
-from gateway.dialogue import run_turn
 from gateway.effects import EffectScope
+from gateway.lanes import WorkLanes, now_ms
+from gateway.queues import queue_downloads, queue_sends
 from gateway.runtime import Runtime
 from gateway.sessions import ContactBusy, SessionStore
+from gateway.shared_metrics import SharedCounters
+from gateway.turns import DialogueTurns, choices_payload
+from gateway.worker import MAX_CRASHES
 
 log = logging.getLogger(__name__)
 
 TEXT_DEDUP_SECONDS = 10
 """For providers that give no message id: the same text from the same sender within this is a repeat."""
-
-SendOutbound = Callable[[Sequence[int], str], None]
-"""Enqueue send jobs for recorded outbound message ids at a priority (a blocking call)."""
-DownloadMedia = Callable[[Sequence[int]], None]
-"""Enqueue download jobs for recorded attachment ids (a blocking call)."""
 
 
 @dataclass
@@ -56,15 +55,13 @@ class InboundResult:
 class InboundProcessor:
     """Runs inbound messages through the dialogue, one contact at a time."""
 
-    def __init__(
-        self, runtime: Runtime, sessions: SessionStore, redis_client: aioredis.Redis, send: SendOutbound,
-        download: DownloadMedia | None = None,
-    ) -> None:
+    def __init__(self, runtime: Runtime, sessions: SessionStore, redis_client: aioredis.Redis,
+                 lanes: WorkLanes) -> None:
         self.runtime = runtime
         self.sessions = sessions
         self.redis = redis_client
-        self.send = send
-        self.download = download
+        self.lanes = lanes
+        self.turns = DialogueTurns(runtime, sessions, lanes)
         store = runtime.store
         self._records: GroupCommit[InboundDraft, InboundRecord] = GroupCommit(store.record_inbound_many, runtime.db)
         self._finishes: GroupCommit[tuple[int, list[OutboundDraft]], list[int]] = GroupCommit(
@@ -111,21 +108,18 @@ class InboundProcessor:
             return InboundResult("opted_out", answer if reply_inline else [])
         media_ids = await self._record_media(message, record) if message.media else ()
 
+        if record.duplicate and await self.runtime.db(store.is_processed, record.message_id):
+            return InboundResult("duplicate")
+
         try:
-            async with self.sessions.locked(message.channel, message.sender) as held:
-                if record.duplicate and await self.runtime.db(store.is_processed, record.message_id):
-                    return InboundResult("duplicate")
-                session = held.session
-                if session.data.get("last_message_id") == record.message_id:
-                    await self._finishes.submit((record.message_id, []))
-                    return InboundResult("duplicate")
-                if session.language is None and record.language:
-                    session.language = record.language
-                scope = EffectScope(message.channel, record.contact_id, message.recipient, record.message_id, now)
-                given = user_message(message, now, media_ids)
-                session, says = await run_turn(self.runtime, session, given, context, scope)
-                session.data["last_message_id"] = record.message_id
-                held.session, held.changed = session, True
+            scope = EffectScope(message.channel, record.contact_id, message.recipient, record.message_id, now)
+            given = user_message(message, now, media_ids)
+            taken = await self.turns.take(message.channel, message.sender, given, context, scope,
+                                          language=record.language, turn_id=record.message_id)
+            if taken is None:
+                await self._finishes.submit((record.message_id, []))
+                return InboundResult("duplicate")
+            session, says = taken
         except (RedisError, ContactBusy, OSError) as exc:
             log.warning("dialogue state unavailable, message %s kept for replay: %s", record.message_id, exc)
             metrics.INBOUND.labels(message.channel, "deferred").inc()
@@ -143,9 +137,9 @@ class InboundProcessor:
         """Record the message's media as pending attachments (once) and queue their downloads."""
         items = [(ref.kind, ref.content_type, ref.url) for ref in message.media]
         ids = await self.runtime.db(self.runtime.store.record_media, record.message_id, items)
-        if ids and self.download is not None:
+        if ids:
             try:
-                await self.runtime.db(self.download, ids)
+                await queue_downloads(self.lanes, ids)
             except (RedisError, OSError) as exc:
                 log.warning("media of message %s not queued (stays pending): %s", record.message_id, exc)
         return tuple(ids)
@@ -169,13 +163,16 @@ class InboundProcessor:
             OutboundDraft(
                 channel=r.channel, contact_id=contact_id, sender=r.sender, recipient=r.recipient,
                 body=numbered_text(r.text, r.choices), priority="replies", status="sent" if reply_inline else "queued",
-                payload=None if reply_inline else keyboard_payload(r),
+                payload=None if reply_inline else choices_payload(r.text, r.choices, r.request),
             )
             for r in replies
         ]
         ids = await self._finishes.submit((message_id, drafts))
         if not reply_inline and ids:
-            await self.runtime.db(self.send, ids, "replies")
+            try:
+                await queue_sends(self.lanes, ids, drafts)
+            except (RedisError, OSError) as exc:  # recorded: the sweeper queues them when Redis is back
+                log.warning("replies to message %s not queued yet: %s", message_id, exc)
 
     def _outbound(self, message: InboundMessage, say: m.Say) -> OutboundMessage:
         return OutboundMessage(
@@ -211,11 +208,31 @@ class InboundProcessor:
                 message_id=item.message_id, contact_id=item.contact_id, duplicate=True, processed=False,
                 language=item.language, opted_out=item.opted_out,
             )
-            result = await self._handle(message, record, item.received_at, reply_inline=False)
+            try:
+                result = await self._handle(message, record, item.received_at, reply_inline=False)
+            except (RedisError, OSError):
+                raise
+            except Exception as exc:  # one message that always fails must not stop the others' replay
+                await self._replay_failed(item.message_id, exc)
+                continue
             if result.outcome == "deferred":
                 break
             done += 1
         return done
+
+    async def _replay_failed(self, message_id: int, exc: Exception) -> None:
+        """Count a replay that failed unexpectedly; the third time, set the message aside, with its
+        error, for supervisors (it is marked processed so it is not replayed for ever)."""
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        crashes = await self.redis.hincrby(f"{self.sessions.prefix}:out:inbound_crashes", str(message_id), 1)
+        log.warning("replay of inbound message %s failed (%s of %s): %s", message_id, crashes, MAX_CRASHES, error,
+                    exc_info=exc)
+        if crashes >= MAX_CRASHES:
+            await self.runtime.db(self.runtime.store.quarantine_inbound, message_id, error)
+            await self.redis.hdel(f"{self.sessions.prefix}:out:inbound_crashes", str(message_id))
+            await self.redis.hset(f"{self.sessions.prefix}:out:quarantine", f"i:{message_id}",
+                                  json.dumps({"lane": "inbound", "error": error, "at": now_ms()}))
+            await SharedCounters(self.redis, self.sessions.prefix).incr("quarantined", kind="i")
 
 
 def extras_payload(message: InboundMessage) -> dict[str, Any] | None:
@@ -266,18 +283,6 @@ def _shared(raw: Any) -> SharedContact | None:
     if not isinstance(raw, dict):
         return None
     return SharedContact(str(raw.get("phone", "")), str(raw.get("name", "")), bool(raw.get("own")))
-
-
-def keyboard_payload(reply: OutboundMessage) -> dict[str, Any] | None:
-    """What a reply sent later by a job needs besides its numbered text: its own text, its choices and
-    its location or phone request (for channels with buttons); None when it has none."""
-    if not reply.choices and reply.request is None:
-        return None
-    return {
-        "text": reply.text,
-        "choices": [[choice.key, choice.label] for choice in reply.choices],
-        "request": list(reply.request) if reply.request else None,
-    }
 
 
 def user_message(message: InboundMessage, now: datetime, media_ids: tuple[int, ...] = ()) -> m.UserMessage:

@@ -1,190 +1,171 @@
-"""RQ jobs: sending one outbound message, and telling a citizen of a status change.
+"""The worker's sends and status notices (see `gateway.worker` for how items are claimed and run).
 
-Jobs take ids, read the rest from the SQL store, and are safe to run twice: a send first claims its
-message (queued -> sending) in one UPDATE, so a message queued twice goes out once. Provider errors
-are classed by the channel: retryable ones are tried again later (honouring `Retry-After`) until the
-deployment's attempt limit, then the message is marked failed where staff can see it.
+Both are safe to run twice. A send claims its message in SQL first (queued -> sending, or a claim
+older than its lease), so a message worked on twice goes out once; a notice records its messages
+in the same transaction that marks its event told. Provider errors are classed by the channel:
+retryable ones come back later (honouring `Retry-After`) until the deployment's attempt limit, then
+the message is marked failed where staff can see it.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from rq import Queue, get_current_job
-
-from channels.base import Choice, OutboundMessage, SendError, numbered_text
+from channels.base import SendError
 from conversations import model as m
 from conversations.catalog import text as catalog_text
+from core.records import OutboundDraft, OutboundRow
 from core.references import display
-from core.store import OutboundDraft
-from gateway import metrics
+from gateway import shared_metrics
 from gateway.delivery import may_fall_back, notice_payload, prepare, send_by_sms
-from gateway.dialogue import run_turn
 from gateway.effects import EffectScope
-from gateway.inbound import keyboard_payload
-from gateway.queues import BULK, enqueue_sends, queue_name
-from gateway.ratelimit import RateLimiter
-from gateway.redis_clients import async_client, sync_client
-from gateway.runtime import Runtime, build_runtime
-from gateway.sessions import SessionStore
-from gateway.settings import Settings
+from gateway.lanes import now_ms
+from gateway.runtime import Runtime
+from gateway.turns import Addressed, DialogueTurns, drafts_for
+from gateway.worker import Done, Later, Verdict, Wait, WorkItem
 
-log = logging.getLogger(__name__)
-
-_runtime: Runtime | None = None
-
-
-def worker_runtime() -> Runtime:
-    """This process's runtime, built from the environment on first use."""
-    global _runtime
-    if _runtime is None:
-        _runtime = build_runtime(Settings.from_env(), prepare_database=False)
-    return _runtime
+PACE_HORIZON_MS = 1000
+"""How far ahead a send may book its sender's pace; further, it waits at the sender's gate, where
+replies go first."""
+PACE_MARGIN = 0.95
+"""Senders are paced a little under the provider's limit: it counts arrivals, which network and
+scheduling jitter bunch together."""
+PACE_LATE_MS = 50
+"""A booked slot missed by more than this (the worker was busy) is booked again, so sends that fell
+behind do not arrive at the provider in a bunch."""
+CLAIM_LEASE_SECONDS = 60.0
+"""A message claimed for sending longer ago than this is taken to have lost its worker."""
 
 
-def use_runtime(runtime: Runtime | None) -> None:
-    """Make jobs in this process use `runtime` (the demo, tests running a worker in-process)."""
-    global _runtime
-    _runtime = runtime
+def counters(item: WorkItem) -> shared_metrics.SharedCounters:
+    """The deployment's shared counters, over the worker's Redis client."""
+    return shared_metrics.SharedCounters(item.redis, item.runtime.settings.queue_prefix)
 
 
-async def send_message(message_id: int) -> str:
+async def send_message(item: WorkItem) -> Verdict:
     """Send one recorded outbound message through its channel."""
-    runtime = worker_runtime()
+    runtime = item.runtime
     store = runtime.store
-    row = store.claim_outbound(message_id)
+    message_id = int(item.ident)
+    row = await item.batches.claims.submit((message_id, CLAIM_LEASE_SECONDS))
     if row is None:
-        return "skipped"
+        return Done()
+    count = counters(item)
     if row.opted_out:
-        store.mark_failed(message_id, "opted_out", "the citizen opted out (STOP)")
-        metrics.OUTBOUND.labels(row.channel, "opted_out").inc()
-        return "failed"
+        await runtime.db(store.mark_failed, message_id, "opted_out", "the citizen opted out (STOP)", False)
+        await count.incr("outbound", channel=row.channel, outcome="opted_out")
+        return Done()
     adapter = runtime.adapter(row.channel)
-    prepared = prepare(runtime, row, runtime.settings.status_callback_url())
+    prepared = await runtime.db(prepare, runtime, row, runtime.settings.status_callback_url())
     if prepared.message is None:
-        store.mark_failed(message_id, "window_closed", prepared.fallback, attempted=False)
-        metrics.OUTBOUND.labels(row.channel, "failed").inc()
+        await runtime.db(store.mark_failed, message_id, "window_closed", prepared.fallback, False)
         if may_fall_back(row.channel, row.payload):
-            send_by_sms(runtime, message_id, row.contact_id, row.case_id, row.recipient, row.body,
-                        prepared.fallback or "window closed")
-            return "fell back"
-        return "failed"
+            await send_by_sms(item, message_id, row.contact_id, row.case_id, row.recipient, row.body,
+                              prepared.fallback or "window closed")
+            await count.incr("outbound", channel=row.channel, outcome="fell_back")
+        else:
+            await count.incr("outbound", channel=row.channel, outcome="failed")
+        return Done()
     outbound = prepared.message
-    rate = runtime.deployment.outbound.rate(row.channel, media=bool(outbound.media_urls))
-    per_recipient = adapter.capabilities.recipient_rate
-    if rate or per_recipient:
-        job = get_current_job()
-        connection = job.connection if job is not None else sync_client(runtime.settings.redis_url)
-        limiter = RateLimiter(connection, runtime.settings.queue_prefix)
-        await limiter.wait(f"{row.channel}:to:{row.recipient}", per_recipient)
-        await limiter.wait(f"{row.channel}:{row.sender}", rate)
+    nominal = runtime.deployment.outbound.rate(row.channel, media=bool(outbound.media_urls))
+    rate = nominal * PACE_MARGIN if nominal else None
+    booked = item.booked_ms is not None and -5 <= now_ms() - item.booked_ms <= PACE_LATE_MS
+    if rate and not booked:
+        wait_ms = int(await item.lanes.reserve(f"{row.channel}:{row.sender}", rate, PACE_HORIZON_MS))
+        if wait_ms < 0 or wait_ms > 5:
+            await runtime.db(store.release_outbound, message_id)
+            if wait_ms < 0:
+                return Wait(f"{row.channel}:{row.sender}", rate)
+            return Later(wait_ms / 1000, retry=False)
     try:
         result = await adapter.send(outbound)
     except SendError as error:
-        outcome = _after_failure(runtime, message_id, row.channel, row.contact_id, row.attempts, error)
-        if outcome == "failed" and not error.opted_out and may_fall_back(row.channel, row.payload):
-            send_by_sms(runtime, message_id, row.contact_id, row.case_id, row.recipient, row.body, str(error))
-        return outcome
-    store.mark_sent(message_id, result.provider_message_id, result.status)
-    metrics.OUTBOUND.labels(row.channel, "sent").inc()
-    return "sent"
+        return await _after_failure(item, row, error)
+    await item.batches.sent.submit((message_id, result.provider_message_id, result.status))
+    await count.incr("outbound", channel=row.channel, outcome="sent")
+    per_recipient = adapter.capabilities.recipient_rate
+    return Done(pause=1 / per_recipient if per_recipient else 0.0)
 
 
-def _after_failure(
-    runtime: Runtime, message_id: int, channel: str, contact_id: int, attempts: int, error: SendError
-) -> str:
+async def _after_failure(item: WorkItem, row: OutboundRow, error: SendError) -> Verdict:
+    runtime = item.runtime
     store = runtime.store
+    message_id, channel, contact_id = row.message_id, row.channel, row.contact_id
     policy = runtime.deployment.outbound
-    if error.opted_out:
-        store.set_opted_out(contact_id, True)
+    count = counters(item)
+    if error.opted_out and contact_id is not None:
+        await runtime.db(store.set_opted_out, contact_id, True)
     if error.unreachable and contact_id is not None:
-        store.set_unreachable(contact_id, True)
-    if error.retryable and attempts + 1 < policy.max_attempts:
-        backoff = policy.backoff_seconds[min(attempts, len(policy.backoff_seconds) - 1)]
+        await runtime.db(store.set_unreachable, contact_id, True)
+    if error.retryable and row.attempts + 1 < policy.max_attempts:
+        backoff = policy.backoff_seconds[min(row.attempts, len(policy.backoff_seconds) - 1)]
         delay = max(float(backoff), error.retry_after or 0.0)
-        store.mark_retrying(message_id, error.code, str(error))
-        job = get_current_job()
-        connection = job.connection if job is not None else sync_client(runtime.settings.redis_url)
-        origin = job.origin if job is not None else queue_name(runtime.settings.queue_prefix, BULK)
-        Queue(origin, connection=connection).enqueue_in(
-            timedelta(seconds=delay), send_message, message_id, job_id=f"send-{message_id}-retry{attempts + 1}"
-        )
-        metrics.OUTBOUND.labels(channel, "retrying").inc()
-        log.info("message %s: %s; retrying in %.1f s", message_id, error, delay)
-        return "retrying"
-    store.mark_failed(message_id, error.code, str(error))
-    metrics.OUTBOUND.labels(channel, "failed").inc()
-    log.warning("message %s failed for good: %s", message_id, error)
-    return "failed"
+        await runtime.db(store.mark_retrying, message_id, error.code, str(error))
+        await count.incr("retries", channel=channel)
+        await count.incr("outbound", channel=channel, outcome="retrying")
+        return Later(delay)
+    await runtime.db(store.mark_failed, message_id, error.code, str(error))
+    await count.incr("outbound", channel=channel, outcome="opted_out" if error.opted_out else "failed")
+    if not error.opted_out and may_fall_back(channel, row.payload):
+        await send_by_sms(item, message_id, contact_id, row.case_id, row.recipient, row.body, str(error))
+    return Done()
 
 
-async def notify_status_change(reference: str, event_id: int) -> str:
+async def quarantine_message(item: WorkItem, error: str) -> None:
+    """A send that keeps failing unexpectedly: failed, with its error, where staff see it."""
+    await item.runtime.db(item.runtime.store.mark_failed, int(item.ident), "quarantined", error, False)
+
+
+async def notify_status_change(item: WorkItem) -> Verdict:
     """Tell the citizen, on the channel the case came from and in their language, that its status changed.
 
-    The event is claimed first (marked notified in one UPDATE), so a notice queued twice (the sweeper
-    re-queues notices whose job seems lost) is told once; if building the messages fails, the claim
-    is released for the retry. Once the messages are recorded, their sending is the send jobs' work.
-    """
-    runtime = worker_runtime()
-    store = runtime.store
-    if not store.mark_notified(event_id):
-        return "already told"
-    client = async_client(runtime.settings.redis_url)
-    try:
-        drafts = await status_notice(runtime, SessionStore(client, runtime.settings.queue_prefix), reference,
-                                     event_id)
-    except BaseException:
-        store.release_notice(event_id)
-        raise
-    finally:
-        await client.aclose()
-    if not drafts:
-        return "nothing to tell"
-    ids = store.record_outbound(drafts)
-    enqueue_sends(sync_client(runtime.settings.redis_url), runtime.settings.queue_prefix, ids, BULK)
-    return f"queued {len(ids)}"
+    The messages are recorded in the transaction that marks the event told, so a notice worked on
+    twice (its worker died, the sweeper queued it again) is told once."""
+    event_text, _, reference = item.ident.partition(":")
+    event_id = int(event_text)
+    drafts = await notice_drafts(item.runtime, item.turns, reference, event_id)
+    if drafts is None:
+        return Done()
+    ids = await item.batches.notices.submit((event_id, drafts))
+    if ids:
+        await item.turns.queue_sends(ids, drafts)
+    return Done()
 
 
-async def status_notice(
-    runtime: Runtime, sessions: SessionStore, reference: str, event_id: int
-) -> list[OutboundDraft] | None:
-    """The messages that tell of one status event, after stepping the citizen's dialogue with it."""
-    store = runtime.store
-    notice = store.status_notice(reference, event_id)
-    if notice is None or notice.opted_out or not notice.recipient:
+async def notice_drafts(runtime: Runtime, turns: DialogueTurns, reference: str, event_id: int
+                        ) -> list[OutboundDraft] | None:
+    """The messages that tell of one status event, after stepping the citizen's dialogue with it (an
+    answer asks for a rating); [] when the citizen cannot be told, None when they were told already."""
+    notice = await runtime.db(runtime.store.status_notice, reference, event_id)
+    if notice is None or notice.notified:
         return None
+    if notice.opted_out or not notice.recipient:
+        return []
     event = m.StatusChanged(
-        reference=reference,
-        status=notice.status,
-        note=notice.note,
+        reference=reference, status=notice.status, note=notice.note,
         administration=dict(runtime.deployment.administration_names(notice.administration_code)),
         at=datetime.now(UTC),
     )
     context = runtime.dialogue_for(notice.channel_address)
     scope = EffectScope(notice.channel, notice.contact_id, notice.channel_address, None, event.at)
-    async with sessions.locked(notice.channel, notice.recipient) as held:
-        if held.session.language is None:
-            held.session.language = notice.language
-        session, says = await run_turn(runtime, held.session, event, context, scope)
-        held.session, held.changed = session, True
+    taken = await turns.take(notice.channel, notice.recipient, event, context, scope, language=notice.language)
+    assert taken is not None  # no turn_id: never skipped
+    session, says = taken
     language = session.language or notice.language
-    values = _notice_values(runtime, notice.reference, notice.status, notice.note, event.administration, language,
-                            context)
+    values = notice_values(runtime, notice.reference, notice.status, notice.note, event.administration, language,
+                           context)
     rating_last = session.state == m.State.RATE and len(says) > 1
-    return [
-        OutboundDraft(
-            channel=notice.channel, contact_id=notice.contact_id, sender=notice.channel_address,
-            recipient=notice.recipient, body=_rendered(say), priority=BULK, case_id=notice.case_id,
-            payload={**notice_payload("rating" if rating_last and n == len(says) - 1 else "status", notice.status,
-                                      language, values), **(keyboard_payload(_outbound_say(say)) or {})},
-        )
-        for n, say in enumerate(says)
-    ]
+
+    def payload(index: int, say: m.Say) -> dict[str, object]:
+        kind = "rating" if rating_last and index == len(says) - 1 else "status"
+        return notice_payload(kind, notice.status, language, values)
+
+    to = Addressed(notice.channel, notice.contact_id, notice.channel_address, notice.recipient, notice.case_id)
+    return drafts_for(says, to, "bulk", payload)
 
 
-def _notice_values(runtime: Runtime, reference: str, status: str, note: str, administration: dict[str, str],
-                   language: str, context: m.DialogueContext) -> dict[str, str]:
+def notice_values(runtime: Runtime, reference: str, status: str, note: str, administration: dict[str, str],
+                  language: str, context: m.DialogueContext) -> dict[str, str]:
     """What a template's variables may be filled with, in the citizen's language."""
     try:
         status_name = catalog_text(language, f"status_{status}", context)
@@ -196,12 +177,3 @@ def _notice_values(runtime: Runtime, reference: str, status: str, note: str, adm
         "note": note,
         "administration": administration.get(language) or next(iter(administration.values()), ""),
     }
-
-
-def _outbound_say(say: m.Say) -> OutboundMessage:
-    return OutboundMessage("", "", "", say.text, tuple(Choice(o.key, o.label) for o in say.options),
-                           request=say.request)
-
-
-def _rendered(say: m.Say) -> str:
-    return numbered_text(say.text, [Choice(o.key, o.label) for o in say.options])

@@ -9,12 +9,16 @@ from aiohttp import web
 from core.queueing import ConsolePolicy
 from gateway.agentwork import Desk
 from gateway.inbound import InboundProcessor
+from gateway.lanes import WorkLanes
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 
 RUNTIME = web.AppKey("runtime", Runtime)
 REDIS = web.AppKey("redis", aioredis.Redis)
-RQ_REDIS = web.AppKey("rq_redis", redis.Redis)
+SYNC_REDIS = web.AppKey("sync_redis", redis.Redis)
+"""A blocking client, for store calls that queue work from the store's thread (status changes)."""
+LANES = web.AppKey("lanes", WorkLanes)
+"""The work lanes over the app's asyncio client."""
 PROCESSOR = web.AppKey("processor", InboundProcessor)
 SETTINGS = web.AppKey("settings", Settings)
 DESK = web.AppKey("desk", Desk)

@@ -21,7 +21,6 @@ from typing import Any
 
 from aiohttp import web
 from redis.exceptions import RedisError
-from rq import Queue
 
 from channels.base import Choice, OutboundMessage
 from channels.ivr.adapter import RECORDING_SUFFIX, CallRequest, VoiceChannel
@@ -33,8 +32,9 @@ from core.contacts import is_mobile
 from core.references import display
 from core.store import OutboundDraft
 from gateway import metrics
-from gateway.keys import PROCESSOR, REDIS, RQ_REDIS, RUNTIME, SETTINGS
-from gateway.queues import MEDIA, REPLIES, enqueue_sends, queue_name
+from gateway.keys import LANES, PROCESSOR, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
+from gateway.lanes import WorkLanes
+from gateway.queues import queue_downloads, queue_sends
 from gateway.sessions import WATCHED_STATES
 
 log = logging.getLogger(__name__)
@@ -181,9 +181,9 @@ class Calls:
         administration = names.get(lang) or next(iter(names.values()), "") or catalog_text(
             lang, "administration_unknown", context)
         body = catalog_text(lang, "case_created", context, reference=display(reference), administration=administration)
-        ids = store.record_outbound([OutboundDraft(self.channel, contact_id, call.called, call.caller, body,
-                                                   priority=REPLIES, case_id=case.id)])
-        enqueue_sends(self.app[RQ_REDIS], self.prefix, ids, REPLIES)
+        drafts = [OutboundDraft(self.channel, contact_id, call.called, call.caller, body, priority="replies",
+                                case_id=case.id)]
+        queue_sends(WorkLanes(self.app[SYNC_REDIS], self.prefix), store.record_outbound(drafts), drafts)
 
     async def reset(self, caller: str) -> None:
         """A new call starts a new dialogue."""
@@ -231,10 +231,7 @@ class Calls:
         if attachment_id is None:
             return
         if call.recording_status == "completed":
-            from gateway.media import download_media
-
-            queue = Queue(queue_name(self.prefix, MEDIA), connection=self.app[RQ_REDIS])
-            await self.runtime.db(queue.enqueue, download_media, attachment_id, job_id=f"media-{attachment_id}-ready")
+            await queue_downloads(self.app[LANES], [attachment_id])
         elif call.recording_status in ("absent", "failed"):
             await self.runtime.db(store.media_not_stored, attachment_id, "failed", f"recording {call.recording_status}")
 

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.agentwork import Desk
-from gateway.keys import CONSOLE_POLICY, DESK, PROCESSOR, REDIS, RQ_REDIS, RUNTIME
+from gateway.keys import CONSOLE_POLICY, DESK, LANES, PROCESSOR, REDIS, RUNTIME
 from gateway.sessions import ContactBusy
 from gateway.sweeper import raise_if_cancelled, release_lease, stop_task
 
@@ -84,7 +84,7 @@ async def _security_headers(request: web.Request, handler: web.Handler) -> web.S
 async def desk_ctx(app: web.Application) -> AsyncIterator[None]:
     """The agents' desk, and its clock (reminders, stalls, stale conversations) while the app runs."""
     processor = app[PROCESSOR]
-    desk = Desk(app[RUNTIME], processor.sessions, app[RQ_REDIS], app[CONSOLE_POLICY])
+    desk = Desk(app[RUNTIME], processor.sessions, app[LANES], app[CONSOLE_POLICY])
     app[DESK] = desk
     task = asyncio.create_task(_clock(desk, app))
     yield
@@ -96,8 +96,9 @@ async def _clock(desk: Desk, app: web.Application) -> None:
     closes stale conversations."""
     client = app[REDIS]
     key = f"{desk.prefix}:console:clock"
+    failures = 0
     while True:
-        await asyncio.sleep(desk.policy.sweep_interval.total_seconds())
+        await asyncio.sleep(desk.policy.sweep_interval.total_seconds() * min(2 ** failures, 12))
         try:
             if not await client.set(key, "1", nx=True, ex=60):
                 continue
@@ -106,6 +107,9 @@ async def _clock(desk: Desk, app: web.Application) -> None:
                 await desk.close_stale()
             finally:
                 await release_lease(client, key)
-        except (RedisError, SQLAlchemyError, OSError, ContactBusy) as exc:
-            log.warning("console clock skipped a round: %s", exc)
+            failures = 0
+        except Exception as exc:  # the clock must outlive any one bad round: logged, then backed off
             raise_if_cancelled()
+            failures += 1
+            expected = isinstance(exc, RedisError | SQLAlchemyError | OSError | ContactBusy)
+            log.warning("console clock skipped a round (%s): %s", type(exc).__name__, exc, exc_info=not expected)

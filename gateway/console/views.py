@@ -33,7 +33,7 @@ from gateway.api_conversations import queue_items
 from gateway.casework import change_status
 from gateway.console import auth
 from gateway.console.i18n import COOKIE, LANGUAGES, RTL, choose_language, translate
-from gateway.keys import DESK, REDIS, RQ_REDIS, RUNTIME, SETTINGS
+from gateway.keys import DESK, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
 
 CLOSING = web.AppKey("console_closing", asyncio.Event)
 LIVE_INTERVAL = 1.0
@@ -461,7 +461,7 @@ async def case_status(request: web.Request, page: Page) -> web.StreamResponse:
     form = await _form(request)
     runtime = request.app[RUNTIME]
     try:
-        await runtime.db(change_status, runtime.store, request.app[RQ_REDIS], runtime.settings.queue_prefix,
+        await runtime.db(change_status, runtime.store, request.app[SYNC_REDIS], runtime.settings.queue_prefix,
                          reference, form.get("status", ""), page.staff.username, form.get("note", "").strip())
     except lifecycle.InvalidTransition as exc:
         raise Refused(409, "invalid_transition", str(exc)) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.records import OutboundDraft
@@ -145,19 +145,46 @@ def test_claim_reports_opt_out(store: CaseStore) -> None:
     assert state["status"] == "failed" and state["error_code"] == "21610" and state["attempts"] == 0
 
 
+def stale_ids(store: CaseStore, older_than: datetime, lease_seconds: float = 60.0) -> set[int]:
+    """Ids of the messages the sweeper would queue again."""
+    return {item.message_id for item in store.stale_outbound(older_than, lease_seconds, limit=10_000)}
+
+
 def test_retrying_and_stale(store: CaseStore) -> None:
     contact = store.get_or_create_contact(random_moroccan_mobile())
     (message_id,) = store.record_outbound([draft(contact.id)])
-    assert message_id in store.stale_outbound(utcnow() + timedelta(seconds=1), limit=10_000)
+    assert message_id in stale_ids(store, utcnow() + timedelta(seconds=1))
     assert store.claim_outbound(message_id) is not None
-    assert message_id not in store.stale_outbound(utcnow() + timedelta(seconds=1), limit=10_000)
+    assert message_id not in stale_ids(store, utcnow() + timedelta(seconds=1))
     assert store.mark_retrying(message_id, 20429, "too many requests") == 1
-    assert message_id in store.stale_outbound(utcnow() + timedelta(seconds=1), limit=10_000)
-    assert message_id not in store.stale_outbound(utcnow() - timedelta(hours=1), limit=10_000)
+    assert message_id in stale_ids(store, utcnow() + timedelta(seconds=1))
+    assert message_id not in stale_ids(store, utcnow() - timedelta(hours=1))
     claimed = store.claim_outbound(message_id)
     assert claimed is not None and claimed.attempts == 1
-    assert store.requeue_stuck_sending(utcnow() + timedelta(seconds=1)) >= 1
-    assert store.message_status(message_id)["status"] == "retrying"
+    (found,) = [s for s in store.stale_outbound(utcnow(), 0.0, limit=10_000) if s.message_id == message_id]
+    assert (found.channel, found.recipient, found.priority) == ("sms", claimed.recipient, claimed.priority)
+
+
+def test_a_claim_is_a_lease(store: CaseStore) -> None:
+    contact = store.get_or_create_contact(random_moroccan_mobile())
+    (message_id,) = store.record_outbound([draft(contact.id)])
+    assert store.claim_outbound(message_id, lease_seconds=60) is not None
+    assert store.claim_outbound(message_id, lease_seconds=60) is None, "being sent by its worker"
+    assert message_id not in stale_ids(store, utcnow(), lease_seconds=60)
+    assert message_id in stale_ids(store, utcnow(), lease_seconds=0), "its worker is taken to be dead"
+    assert store.claim_outbound(message_id, lease_seconds=0) is not None, "claimed again once the lease ran out"
+    store.mark_sent(message_id, "SM" + "1" * 32, "queued")
+    assert store.claim_outbound(message_id, lease_seconds=0) is None, "sent: never claimed again"
+    assert message_id not in stale_ids(store, utcnow(), lease_seconds=0)
+
+
+def test_paced_message_is_given_back(store: CaseStore) -> None:
+    contact = store.get_or_create_contact(random_moroccan_mobile())
+    (message_id,) = store.record_outbound([draft(contact.id)])
+    assert store.claim_outbound(message_id) is not None
+    store.release_outbound(message_id)
+    assert store.message_status(message_id)["status"] == "queued"
+    assert store.claim_outbound(message_id) is not None
 
 
 def test_delivery_status_ranking(store: CaseStore) -> None:

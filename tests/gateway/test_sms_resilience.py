@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.db import contacts, messages
 from core.store import OutboundDraft
-from gateway.queues import BULK, REPLIES, enqueue_sends
+from gateway.lanes import WorkLanes, send_work
 from tests.emulators.twilio import ScriptedFailure
 from tests.fixtures.gateway import Citizen, Gateway
 from tests.gateway.conftest import Hotline, reference_in, say_text, set_status, staff_token
@@ -34,7 +34,7 @@ def outbound_rows(gateway: Gateway, phone: str) -> list[dict]:
     with gateway.runtime.store.engine.connect() as connection:
         rows = connection.execute(
             select(messages).where(messages.c.recipient == phone, messages.c.direction == "out",
-                                   messages.c.priority == BULK).order_by(messages.c.id)
+                                   messages.c.priority == "bulk").order_by(messages.c.id)
         ).mappings().all()
     return [dict(row) for row in rows]
 
@@ -193,24 +193,44 @@ def _draft(gateway: Gateway, citizen: Citizen, body: str, priority: str) -> int:
 def test_message_queued_twice_is_sent_once(gateway: Gateway) -> None:
     citizen = gateway.citizen()
     citizen.say("Bonjour")
-    message_id = _draft(gateway, citizen, "Une seule fois", REPLIES)
-    enqueue_sends(gateway.connection, gateway.settings.queue_prefix, [message_id], REPLIES)
-    enqueue_sends(gateway.connection, gateway.settings.queue_prefix, [message_id], REPLIES)
-    enqueue_sends(gateway.connection, gateway.settings.queue_prefix, [message_id], BULK)
+    message_id = _draft(gateway, citizen, "Une seule fois", "replies")
+    lanes = WorkLanes(gateway.connection, gateway.settings.queue_prefix)
+    for priority in ("replies", "replies", "bulk"):
+        lanes.enqueue([send_work(message_id, "sms", gateway.number, citizen.phone, priority)])
+    assert gateway.connection.hexists(lanes.key("items"), f"m:{message_id}")
     gateway.run_jobs()
     assert citizen.inbox() == ["Une seule fois"]
+    lanes.enqueue([send_work(message_id, "sms", gateway.number, citizen.phone, "replies")])
+    gateway.run_jobs()
+    assert citizen.inbox() == ["Une seule fois"], "queued again after it went: claimed in SQL, not sent again"
 
 
 def test_replies_go_before_bulk_updates(gateway: Gateway) -> None:
+    lanes = WorkLanes(gateway.connection, gateway.settings.queue_prefix)
+    others = [gateway.citizen() for _ in range(3)]
+    citizen = gateway.citizen()
+    for person in (*others, citizen):
+        person.say("Bonjour")
+    for n, person in enumerate(others):
+        (bulk,) = [_draft(gateway, person, f"mise à jour {n}", "bulk")]
+        lanes.enqueue([send_work(bulk, "sms", gateway.number, person.phone, "bulk")])
+    reply = _draft(gateway, citizen, "réponse directe", "replies")
+    lanes.enqueue([send_work(reply, "sms", gateway.number, citizen.phone, "replies")])
+    started = len(gateway.twilio.messages)
+    gateway.run_jobs(concurrency=1)
+    arrived = [m.body for m in gateway.twilio.messages[started:]]
+    assert arrived[0] == "réponse directe", arrived
+    assert sorted(arrived[1:]) == ["mise à jour 0", "mise à jour 1", "mise à jour 2"]
+
+
+def test_one_citizens_messages_arrive_in_order(gateway: Gateway) -> None:
+    lanes = WorkLanes(gateway.connection, gateway.settings.queue_prefix)
     citizen = gateway.citizen()
     citizen.say("Bonjour")
-    bulk = [_draft(gateway, citizen, f"mise à jour {n}", BULK) for n in range(3)]
-    reply = _draft(gateway, citizen, "réponse directe", REPLIES)
-    enqueue_sends(gateway.connection, gateway.settings.queue_prefix, bulk, BULK)
-    enqueue_sends(gateway.connection, gateway.settings.queue_prefix, [reply], REPLIES)
+    ids = [_draft(gateway, citizen, f"message {n}", "bulk") for n in range(8)]
+    lanes.enqueue([send_work(i, "sms", gateway.number, citizen.phone, "bulk") for i in ids])
     gateway.run_jobs()
-    assert citizen.inbox()[0] == "réponse directe"
-    assert sorted(citizen.inbox()[1:]) == ["mise à jour 0", "mise à jour 1", "mise à jour 2"]
+    assert citizen.inbox()[-8:] == [f"message {n}" for n in range(8)]
 
 
 def test_same_text_without_provider_id_is_a_repeat(gateway: Gateway) -> None:
