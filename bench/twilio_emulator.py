@@ -1,7 +1,8 @@
 """The tests' Twilio emulator as a process of its own, for the benchmarks: `python bench/twilio_emulator.py PORT`.
 
 Besides Twilio's routes it answers `GET /bench/messages` with every message it accepted (recipient,
-body and arrival time on this machine's monotonic clock, which every process shares on Linux).
+body and arrival time on this machine's monotonic clock, which every process shares on Linux), and
+`GET /bench/count` with how many (cheap enough to poll).
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ def main() -> None:
             found = [{"to": m.to, "body": m.body, "at": m.at} for m in emulator.messages]
         return web.json_response(found)
 
+    async def count(request: web.Request) -> web.Response:
+        with emulator.lock:
+            return web.json_response({"count": len(emulator.messages),
+                                      "recipients": len({m.to for m in emulator.messages})})
+
     app.router.add_get("/bench/messages", messages)
+    app.router.add_get("/bench/count", count)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 

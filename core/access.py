@@ -69,3 +69,9 @@ def can_see_identity(staff: StaffMember, administration_code: str | None, anonym
 def can_read_audit(staff: StaffMember) -> bool:
     """Supervisors and admins read the audit log."""
     return staff.role in ("supervisor", "admin")
+
+
+def can_read_quarantine(staff: StaffMember) -> bool:
+    """Admins and supervisors of the whole deployment see the work set aside after repeated failures
+    (it spans every administration)."""
+    return staff.role == "admin" or (staff.role == "supervisor" and staff.administration_code is None)

@@ -106,7 +106,7 @@ class Desk:
 
     @property
     def prefix(self) -> str:
-        """The deployment's Redis/RQ key prefix."""
+        """The deployment's Redis key prefix."""
         return self.runtime.settings.queue_prefix
 
     async def db(self, function: Any, *args: Any, **kwargs: Any) -> Any:

@@ -7,10 +7,15 @@ conversation routes live in `gateway.api_conversations`, the case lists, notes a
 
 from __future__ import annotations
 
+import contextlib
+import json
+from datetime import UTC, datetime
+
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from core import references
-from core.access import can_change_status, can_view_case
+from core.access import can_change_status, can_read_quarantine, can_view_case
 from core.lifecycle import NOTE_REQUIRED, STATUSES, InvalidTransition
 from core.records import Staff
 from core.store import CaseNotFound
@@ -19,7 +24,7 @@ from gateway.api_cases import add_case_routes, case_view
 from gateway.api_common import error, json_body, text_field, with_staff
 from gateway.api_conversations import add_conversation_routes
 from gateway.casework import change_status
-from gateway.keys import RUNTIME, SYNC_REDIS
+from gateway.keys import REDIS, RUNTIME, SYNC_REDIS
 from gateway.openapi import openapi_document
 
 
@@ -30,6 +35,7 @@ def add_api_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/cases/{reference}", get_case)
     app.router.add_post("/api/v1/cases/{reference}/status", post_status)
     add_conversation_routes(app)
+    app.router.add_get("/api/v1/quarantine", get_quarantine)
 
 
 async def get_openapi(request: web.Request) -> web.Response:
@@ -78,3 +84,24 @@ async def post_status(request: web.Request, staff: Staff) -> web.Response:
         {"reference": reference, "status": change.case.status, "previous": change.previous,
          "event_id": change.event_id}
     )
+
+
+@with_staff(can_read_quarantine, "only admins and deployment-wide supervisors see the quarantine")
+async def get_quarantine(request: web.Request, staff: Staff) -> web.Response:
+    """Work set aside after failing repeatedly, with its error: messages (inbound and outbound, from
+    the store) and other work items (from the lanes), newest first."""
+    runtime = request.app[RUNTIME]
+    messages = await runtime.db(runtime.store.quarantined_messages, 200)
+    items = []
+    with contextlib.suppress(RedisError, OSError):
+        raw = await request.app[REDIS].hgetall(f"{runtime.settings.queue_prefix}:out:quarantine")
+        for item, value in raw.items():
+            entry = json.loads(value)
+            items.append({"item": item.decode() if isinstance(item, bytes) else item, "error": entry.get("error"),
+                          "at": datetime.fromtimestamp(entry.get("at", 0) / 1000, UTC).isoformat()})
+    items.sort(key=lambda entry: entry["at"], reverse=True)
+    return web.json_response({
+        "messages": [{**m, "updated_at": m["updated_at"].isoformat() if m.get("updated_at") else None}
+                     for m in messages],
+        "items": items,
+    })

@@ -4,7 +4,8 @@ Every inbound message costs two write transactions (recorded before it is proces
 processed with its replies), and a transaction's BEGIN and COMMIT cost more than the statements in
 it. Writes submitted while the event loop is busy are gathered and run together, in submission order;
 each request still awaits its own result, durable before it goes on. Nothing is written later than it
-would have been: a batch is started as soon as the loop is free.
+would have been: a batch is started as soon as the loop is free (or after `linger` seconds, for a
+worker whose writes are not awaited by a citizen and compete with the gateway's for SQLite's lock).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ Run = Callable[[Callable[[Sequence[T]], list[R]], Sequence[T]], Awaitable[list[R
 class GroupCommit(Generic[T, R]):
     """Batches calls of `write(items) -> results` (one transaction) across concurrent callers."""
 
-    def __init__(self, write: Callable[[Sequence[T]], list[R]], run: Run, max_batch: int = 256) -> None:
+    def __init__(self, write: Callable[[Sequence[T]], list[R]], run: Run, max_batch: int = 256,
+                 linger: float = 0.0) -> None:
         self._write = write
         self._run = run
         self._max_batch = max_batch
+        self._linger = linger
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -38,7 +41,7 @@ class GroupCommit(Generic[T, R]):
         return await future
 
     async def _flush(self) -> None:
-        await asyncio.sleep(0)
+        await asyncio.sleep(self._linger)
         while self._pending:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch:]
             try:

@@ -44,12 +44,23 @@ def counters(item: WorkItem) -> shared_metrics.SharedCounters:
 
 async def send_message(item: WorkItem) -> Verdict:
     """Send one recorded outbound message through its channel."""
-    runtime = item.runtime
-    store = runtime.store
     message_id = int(item.ident)
     row = await item.batches.claims.submit((message_id, CLAIM_LEASE_SECONDS))
     if row is None:
         return Done()
+    try:
+        return await _send_claimed(item, row)
+    except BaseException:
+        # A bug or a cancellation: give the claim back, so the item's next try (or the quarantine's
+        # count) finds the message claimable rather than held by nobody until the lease runs out.
+        await item.runtime.db(item.runtime.store.release_outbound, message_id)
+        raise
+
+
+async def _send_claimed(item: WorkItem, row: OutboundRow) -> Verdict:
+    runtime = item.runtime
+    store = runtime.store
+    message_id = row.message_id
     count = counters(item)
     if row.opted_out:
         await runtime.db(store.mark_failed, message_id, "opted_out", "the citizen opted out (STOP)", False)

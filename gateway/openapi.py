@@ -124,6 +124,8 @@ def openapi_document() -> dict[str, Any]:
                            lon={"type": ["number", "null"]}),
         "Filed": _obj(["reference"], reference=STR),
         "Audit": _obj(["entries"], entries={"type": "array", "items": {"type": "object"}}),
+        "Quarantine": _obj(["messages", "items"], messages={"type": "array", "items": {"type": "object"}},
+                           items={"type": "array", "items": {"type": "object"}}),
     }
     responses = {
         f"E{code}": _json(_ref("Error"), text)
@@ -165,6 +167,9 @@ def openapi_document() -> dict[str, Any]:
             body=_ref("Transfer"), params=["reference"], errors=(400, 401, 403, 404, 409))},
         "/api/v1/audit": {"get": _op("Audit log (supervisors, admins)", _json(_ref("Audit"), "Newest first"),
                                      query=[_q("case", "A case reference")], errors=(401, 403, 404))},
+        "/api/v1/quarantine": {"get": _op("Work set aside after failing repeatedly (admins, deployment-wide "
+                                          "supervisors)", _json(_ref("Quarantine"), "Newest first"),
+                                          errors=(401, 403))},
         "/api/v1/conversations": {"get": _op(
             "Open conversations, oldest first", _json(_ref("Queue"), "The queue"), tag=conv,
             query=[_q("needs_person", "1: only those nobody has taken")])},

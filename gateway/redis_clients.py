@@ -24,7 +24,7 @@ def async_client(url: str) -> aioredis.Redis:
 
 
 def sync_client(url: str, socket_timeout: float | None = 5) -> redis.Redis:
-    """A blocking client, for RQ and the CLI (a worker, which waits on blocking pops, passes None)."""
+    """A blocking client, for the CLI and store calls that queue work (`socket_timeout=None` waits for ever)."""
     return redis.Redis.from_url(
         url, socket_timeout=socket_timeout, socket_connect_timeout=2, health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), RETRIES), retry_on_error=_ERRORS,

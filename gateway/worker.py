@@ -41,6 +41,8 @@ MAX_CRASHES = 3
 """Unexpected failures of one item before it is quarantined (a provider's refusals are not crashes:
 they are classed and retried by the handler itself)."""
 CRASH_BACKOFF_SECONDS = (2, 10, 60)
+BATCH_LINGER = 0.003
+"""How long the worker gathers store writes into one transaction."""
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,11 @@ class StoreBatches:
     def __init__(self, runtime: Runtime) -> None:
         store = runtime.store
         self.claims: GroupCommit[tuple[int, float], OutboundRow | None] = GroupCommit(
-            store.claim_outbound_many, runtime.db)
-        self.sent: GroupCommit[tuple[int, str | None, str], None] = GroupCommit(store.mark_sent_many, runtime.db)
+            store.claim_outbound_many, runtime.db, linger=BATCH_LINGER)
+        self.sent: GroupCommit[tuple[int, str | None, str], None] = GroupCommit(
+            store.mark_sent_many, runtime.db, linger=BATCH_LINGER)
         self.notices: GroupCommit[tuple[int, Sequence[OutboundDraft]], list[int] | None] = GroupCommit(
-            store.record_notices, runtime.db)
+            store.record_notices, runtime.db, linger=BATCH_LINGER)
 
 
 Handler = Callable[[WorkItem], Awaitable[Verdict]]

@@ -58,6 +58,7 @@ ACCESS = [
     ("POST", CASE + "/transfer", {"administration": ROADS, "reason": "roads, not lighting"},
      {"officer", "supervisor", "admin"}),
     ("GET", "/api/v1/audit", None, {"supervisor", "admin"}),
+    ("GET", "/api/v1/quarantine", None, {"supervisor", "admin"}),
     ("GET", "/api/v1/conversations", None, {"agent", "supervisor", "admin"}),
     ("GET", "/api/v1/conversations/{conv}", None, {"agent", "supervisor", "admin"}),
     ("POST", "/api/v1/conversations/next", None, {"agent", "supervisor", "admin"}),

@@ -1,4 +1,4 @@
-"""Telegram end to end: the real webhook route of a running gateway, send and media jobs run by an RQ
+"""Telegram end to end: the real webhook route of a running gateway, sends and downloads worked by the
 worker, and the local Bot API emulator, on SQLite and PostgreSQL with a real Redis.
 
 A complaint is filed with button presses, a photo and a pin; the reference is given; a status update
