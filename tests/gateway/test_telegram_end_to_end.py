@@ -8,11 +8,13 @@ arrives in the citizen's language; 100 status updates to 100 chats are paced wit
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import json
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,9 +22,14 @@ import requests
 from PIL import Image
 
 from core.config import MediaPolicy
+from core.queueing import ConsolePolicy
 from core.references import display
+from gateway.agentwork import Desk
 from gateway.casework import change_status
 from gateway.cli import main
+from gateway.lanes import WorkLanes
+from gateway.redis_clients import async_client
+from gateway.sessions import SessionStore
 from tests import telegram_updates as u
 from tests.emulators.server import ThreadedServer
 from tests.emulators.telegram import Failure, TelegramEmulator
@@ -270,3 +277,27 @@ def test_set_and_delete_webhook(tg: TelegramGateway, monkeypatch: pytest.MonkeyP
     assert "callback_query" in tg.api.webhook["allowed_updates"]
     assert main(["telegram", "delete-webhook"]) == 0
     assert tg.api.webhook == {}
+
+
+def test_idle_reminder_keeps_its_buttons(tg: TelegramGateway) -> None:
+    chat = chat_id()
+    tg.deliver(u.text(chat, "/start"))
+    tg.press_last(chat, "FR")
+    tg.press_last(chat, "1")
+    asked = tg.api.sent(chat)[-1]
+    assert asked.keyboard["inline_keyboard"], "the category question has buttons"
+
+    async def remind() -> int:
+        client = async_client(tg.gw.settings.redis_url)
+        try:
+            prefix = tg.gw.settings.queue_prefix
+            desk = Desk(tg.gw.runtime, SessionStore(client, prefix), WorkLanes(client, prefix), ConsolePolicy())
+            return await desk.sweep_idle(datetime.now(UTC) + timedelta(minutes=11))
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(remind()) >= 1
+    tg.gw.run_jobs()
+    reminder = tg.api.sent(chat)[-1]
+    assert reminder.keyboard["inline_keyboard"] == asked.keyboard["inline_keyboard"], \
+        "the reminder asks the same question with the same buttons"
