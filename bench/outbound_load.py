@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 import aiohttp
@@ -167,8 +167,8 @@ def main() -> int:
             print(f"worker's pace: {(len(got) - 1) / (last - first):.0f} messages/s "
                   f"(first to last arrival, {last - first:.2f} s)")
         if delays:
-            print(f"status change -> provider: p50 {percentile(delays, 0.5):.3f} s  p95 {percentile(delays, 0.95):.3f} s"
-                  f"  max {max(delays):.3f} s")
+            print(f"status change -> provider: p50 {percentile(delays, 0.5):.3f} s  "
+                  f"p95 {percentile(delays, 0.95):.3f} s  max {max(delays):.3f} s")
         expected = max((len(items) for items in by_citizen.values()), default=0)
         missing = [phone for phone in phone_of.values() if phone not in by_citizen]
         twice = [phone for phone, items in by_citizen.items()

@@ -14,7 +14,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.emulators.twilio import TwilioEmulator  # noqa: E402
+from tests.emulators.twilio import TwilioEmulator
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "bench-auth-token"

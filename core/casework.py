@@ -1,19 +1,19 @@
 """What staff do with cases beyond the lifecycle: find them (filters), transfer them, log in.
 
 Case lists are always limited to what the viewer may see (`core.access.case_scope`); a transfer is a
-`routed` status change to another administration with the reason as its note. Logins lock an account
-for `LOCK_MINUTES` after `MAX_FAILURES` wrong passwords in a row, even for the right password.
+`routed` status change to another administration with the reason as its note. A console sign-in
+reads what it needs of the staff row (`sign_in_record`) in one short read; the password is checked
+outside the store (`core.staff.check_password`), and the attempts are counted by the gateway
+(`gateway.console.auth`), never in a transaction held across the check.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from core import lifecycle
 from core.cases import CasesMixin, case_from_row
@@ -21,10 +21,6 @@ from core.db import cases, staff
 from core.records import CaseRecord, Staff, StatusChange
 from core.staff import staff_from_row
 from core.storebase import utcnow
-
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
-_hasher = PasswordHasher()
 
 
 @dataclass(frozen=True)
@@ -44,12 +40,12 @@ class CaseFilter:
 
 
 @dataclass(frozen=True)
-class LoginResult:
-    """A login attempt: the staff member, or why not (`bad_credentials`, `locked`)."""
+class SignInRecord:
+    """What a sign-in needs of a staff row: the member and the password hash (both None for an
+    unknown username; the hash None for a member without a password)."""
 
     staff: Staff | None
-    refusal: str | None = None
-    locked_until: datetime | None = None
+    password_hash: str | None
 
 
 def _overdue(now: datetime) -> Any:
@@ -102,34 +98,19 @@ class CaseworkMixin(CasesMixin):
             raise lifecycle.InvalidTransition("a transfer needs a reason")
         return self.change_status(reference, lifecycle.ROUTED, actor, reason, now, administration)
 
-    def login(self, username: str, password: str, now: datetime | None = None) -> LoginResult:
-        """Check a console password, counting failures and refusing a locked account."""
-        now = now or utcnow()
+    def sign_in_record(self, username: str) -> SignInRecord:
+        """The staff member with this username and their password hash (a read, no lock)."""
+        with self.read() as conn:
+            row = conn.execute(sa.select(staff).where(staff.c.username == username)).first()
+        if row is None:
+            return SignInRecord(None, None)
+        return SignInRecord(staff_from_row(row), row.password_hash)
+
+    def replace_password_hash(self, staff_id: int, old_hash: str, new_hash: str) -> None:
+        """Store a fresh hash of the same password (newer argon2 parameters), unless it changed meanwhile."""
         with self.write() as conn:
-            row = conn.execute(self.for_update(sa.select(staff).where(staff.c.username == username))).first()
-            if row is None or not row.password_hash:
-                _hasher.hash(password)  # the same work as for a real account: no timing oracle
-                return LoginResult(None, "bad_credentials")
-            locked_until = (
-                row.last_failed_login_at + timedelta(minutes=LOCK_MINUTES)
-                if row.failed_logins >= MAX_FAILURES and row.last_failed_login_at is not None else None
-            )
-            if locked_until is not None and now < locked_until:
-                return LoginResult(None, "locked", locked_until)
-            try:
-                _hasher.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                failures = (0 if locked_until is not None else row.failed_logins) + 1
-                conn.execute(sa.update(staff).where(staff.c.id == row.id)
-                             .values(failed_logins=failures, last_failed_login_at=now))
-                if failures >= MAX_FAILURES:
-                    return LoginResult(None, "locked", now + timedelta(minutes=LOCK_MINUTES))
-                return LoginResult(None, "bad_credentials")
-            values: dict[str, Any] = {"failed_logins": 0, "last_failed_login_at": None}
-            if _hasher.check_needs_rehash(row.password_hash):
-                values["password_hash"] = _hasher.hash(password)
-            conn.execute(sa.update(staff).where(staff.c.id == row.id).values(values))
-        return LoginResult(staff_from_row(row))
+            conn.execute(sa.update(staff).where(staff.c.id == staff_id, staff.c.password_hash == old_hash)
+                         .values(password_hash=new_hash))
 
     def staff_by_id(self, staff_id: int) -> Staff | None:
         """The staff member with this id, or None."""

@@ -1,11 +1,16 @@
-"""Staff accounts, API tokens (only their SHA-256 is stored) and the audit log."""
+"""Staff accounts, API tokens (only their SHA-256 is stored) and the audit log.
+
+Passwords are argon2 hashes. `check_password` is the costly part of a sign-in (tens of milliseconds
+of CPU): it is pure, so callers run it on a thread of their own, outside any transaction.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +31,25 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@cache
+def dummy_hash() -> str:
+    """A hash of a random password, made once: what an unknown username is checked against, so that it
+    costs what a known one costs."""
+    return _hasher.hash(secrets.token_urlsafe(24))
+
+
+def check_password(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+    """(whether `password` matches, a new hash when the stored one's parameters are out of date).
+    Without a hash (unknown username, no password set) the dummy hash is checked instead: same cost."""
+    try:
+        _hasher.verify(password_hash or dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return False, None
+    if not password_hash:
+        return False, None
+    return True, _hasher.hash(password) if _hasher.check_needs_rehash(password_hash) else None
+
+
 def staff_from_row(row: Any) -> Staff:
     """A `Staff` from a `staff` row."""
     return Staff(
@@ -35,6 +59,10 @@ def staff_from_row(row: Any) -> Staff:
         administration_code=row.administration_code,
         created_at=row.created_at,
     )
+
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+"""How precisely a token's last use is kept."""
 
 
 class StaffMixin(StoreBase):
@@ -85,23 +113,19 @@ class StaffMixin(StoreBase):
         return staff_from_row(row) if row is not None else None
 
     def verify_password(self, username: str, password: str) -> Staff | None:
-        """The staff member when the password matches (failed attempts are counted), else None."""
+        """The staff member when the password matches (failed attempts are counted), else None. The hash
+        is checked between two short transactions, never inside one."""
+        with self.read() as conn:
+            row = conn.execute(sa.select(staff).where(staff.c.username == username)).first()
+        matched, fresh_hash = check_password(row.password_hash if row is not None else None, password)
+        if row is None or not row.password_hash:
+            return None
+        values: dict[str, Any] = {"failed_logins": 0 if matched else staff.c.failed_logins + 1}
+        if fresh_hash is not None:
+            values["password_hash"] = fresh_hash
         with self.write() as conn:
-            row = conn.execute(self.for_update(sa.select(staff).where(staff.c.username == username))).first()
-            if row is None or not row.password_hash:
-                return None
-            try:
-                _hasher.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                conn.execute(
-                    sa.update(staff).where(staff.c.id == row.id).values(failed_logins=staff.c.failed_logins + 1)
-                )
-                return None
-            values: dict[str, Any] = {"failed_logins": 0}
-            if _hasher.check_needs_rehash(row.password_hash):
-                values["password_hash"] = _hasher.hash(password)
             conn.execute(sa.update(staff).where(staff.c.id == row.id).values(values))
-        return staff_from_row(row)
+        return staff_from_row(row) if matched else None
 
     def issue_token(self, username: str, now: datetime | None = None) -> str:
         """A new bearer token for the JSON API, returned once (only its SHA-256 is kept)."""
@@ -118,21 +142,27 @@ class StaffMixin(StoreBase):
         return token
 
     def staff_for_token(self, token: str, now: datetime | None = None) -> Staff | None:
-        """The staff member a live token belongs to (its last use is recorded), or None."""
+        """The staff member a live token belongs to, or None. Its last use is recorded to the minute:
+        a busy integration's every request must not cost a write."""
         if not token:
             return None
         now = now or utcnow()
-        with self.write() as conn:
-            token_id = conn.execute(
-                sa.update(api_tokens)
-                .where(api_tokens.c.token_sha256 == token_digest(token), api_tokens.c.revoked_at.is_(None))
-                .values(last_used_at=now)
-                .returning(api_tokens.c.staff_id)
-            ).scalar()
-            if token_id is None:
-                return None
-            row = conn.execute(sa.select(staff).where(staff.c.id == token_id)).first()
-        return staff_from_row(row) if row is not None else None
+        digest = token_digest(token)
+        with self.read() as conn:
+            found = conn.execute(
+                sa.select(api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at, staff)
+                .select_from(api_tokens.join(staff, staff.c.id == api_tokens.c.staff_id))
+                .where(api_tokens.c.token_sha256 == digest, api_tokens.c.revoked_at.is_(None))
+            ).first()
+        if found is None:
+            return None
+        last_used = found.last_used_at
+        if last_used is not None and last_used.tzinfo is None:
+            last_used = last_used.replace(tzinfo=UTC)
+        if last_used is None or now - last_used >= TOKEN_USE_RESOLUTION:
+            with self.write() as conn:
+                conn.execute(sa.update(api_tokens).where(api_tokens.c.id == found.token_id).values(last_used_at=now))
+        return staff_from_row(found)
 
     def revoke_token(self, token: str, now: datetime | None = None) -> bool:
         """Revoke one token; True when it was live."""

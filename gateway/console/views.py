@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -146,8 +147,6 @@ async def login_form(request: web.Request) -> web.Response:
 
 
 def _login_page(request: web.Request, problem: str | None = None, status: int = 200) -> web.Response:
-    import secrets
-
     token = secrets.token_urlsafe(24)
     page = Page(request, None, "", choose_language(request, _default_language(request)))
     response = page.render("login.html", status, login_csrf=token, problem=page.t(problem) if problem else None)
@@ -156,7 +155,8 @@ def _login_page(request: web.Request, problem: str | None = None, status: int = 
 
 
 async def login(request: web.Request) -> web.Response:
-    """Check the password (counting failures; a locked account is refused) and open a session."""
+    """Check the password (throttled per address, locked per username and address) and open a session.
+    A wrong password and an unknown username get the same answer."""
     form = await request.post()
     lang = choose_language(request, _default_language(request))
     given = form.get("csrf")
@@ -165,11 +165,14 @@ async def login(request: web.Request) -> web.Response:
     username = str(form.get("username") or "").strip()[:64]
     password = str(form.get("password") or "")[:1024]
     runtime = request.app[RUNTIME]
-    result = await runtime.db(runtime.store.login, username, password)
+    policy = auth.LoginPolicy.from_env(runtime.settings.env)
+    result = await auth.sign_in(request.app[REDIS], runtime, policy, username, password,
+                                auth.client_address(request, policy))
     if result.staff is None:
-        await runtime.db(runtime.store.audit, None, "console.login_failed", None,
-                         {"username": username, "refusal": result.refusal})
-        return _login_page(request, result.refusal, 429 if result.refusal == "locked" else 401)
+        refused = _login_page(request, result.refusal, 401 if result.refusal == auth.BAD_CREDENTIALS else 429)
+        if result.retry_after is not None:
+            refused.headers["Retry-After"] = str(result.retry_after)
+        return refused
     session = await auth.open_session(request.app[REDIS], request.app[SETTINGS].queue_prefix, result.staff)
     await runtime.db(runtime.store.audit, result.staff.id, "console.login", None, "")
     response = web.HTTPSeeOther("/console/")
