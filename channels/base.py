@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import abc
 import importlib
+import json
+import math
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -123,6 +126,137 @@ class InboundMessage:
     empty tuple: none of them, a forged press); None when the channel does not say."""
     edited: bool = False
     """The citizen edited an earlier message (Telegram): acknowledged, not taken as an answer."""
+
+
+MAX_ADDRESS = 32
+"""The longest address the store keeps for a citizen or one of our numbers (`contacts.phone`,
+`contacts.telegram_user_id`): E.164 is at most 16 characters, a Telegram id 20."""
+MAX_PROVIDER_ID = 128
+"""`messages.provider_message_id`."""
+MAX_NAME = 200
+"""`contacts.name`."""
+MAX_TEXT = 4096
+"""The longest citizen text any channel carries (WhatsApp's and Telegram's cap)."""
+MAX_URL = 2048
+MAX_CONTENT_TYPE = 100
+"""`attachments.content_type`."""
+MAX_JSON_DEPTH = 32
+"""Deeper than any provider's payload (a Telegram button press is 8 levels) or any API body."""
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+"""C0 controls but tab and newline, DEL, lone surrogates and the two non-characters XML refuses."""
+
+
+def clean_text(value: str, limit: int | None = None) -> str:
+    """Text safe to store and to echo into XML: line breaks as `\\n`, other control characters, DEL
+    and lone surrogates removed, at most `limit` characters."""
+    text = _UNSAFE.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    return text if limit is None else text[:limit]
+
+
+def _address(value: str, what: str, *, required: bool = True) -> str:
+    """An address cleaned, or `ValueError` when it is empty (and `required`) or longer than the store keeps."""
+    address = clean_text(value).strip()
+    if required and not address:
+        raise ValueError(f"empty {what}")
+    if len(address) > MAX_ADDRESS:
+        raise ValueError(f"{what} longer than {MAX_ADDRESS} characters")
+    return address
+
+
+def _optional(value: str | None, limit: int) -> str | None:
+    """An optional short field cleaned and cut, None when nothing is left."""
+    if value is None:
+        return None
+    return clean_text(value, limit).strip() or None
+
+
+def _coordinate(value: float | None, bound: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and abs(number) <= bound else None
+
+
+def _checked_location(location: Location | None) -> Location | None:
+    """The pin with coordinates out of range dropped (its words kept), None when nothing is left."""
+    if location is None:
+        return None
+    lat, lon = _coordinate(location.lat, 90.0), _coordinate(location.lon, 180.0)
+    if lat is None or lon is None:
+        lat = lon = None
+    words = clean_text(location.text, MAX_TEXT)
+    return Location(lat, lon, words) if lat is not None or words.strip() else None
+
+
+def checked(message: InboundMessage) -> InboundMessage:
+    """What every adapter hands on: the message with its citizen text cleaned (`clean_text`) and cut to
+    what the store keeps, or `ValueError` (answered 400) for an empty or oversized sender or recipient
+    or an oversized provider id, which the store could not record."""
+    provider_id = message.provider_message_id
+    if provider_id is not None and (not provider_id.strip() or len(provider_id) > MAX_PROVIDER_ID
+                                    or _UNSAFE.search(provider_id)):
+        raise ValueError("unusable provider message id")
+    shared = message.shared_contact
+    return replace(
+        message,
+        sender=_address(message.sender, "sender"),
+        recipient=_address(message.recipient, "recipient"),
+        text=clean_text(message.text, MAX_TEXT),
+        media=tuple(MediaRef(clean_text(ref.url, MAX_URL), clean_text(ref.content_type, MAX_CONTENT_TYPE))
+                    for ref in message.media),
+        location=_checked_location(message.location),
+        button_payload=_optional(message.button_payload, MAX_PROVIDER_ID),
+        sender_name=clean_text(message.sender_name, MAX_NAME).strip(),
+        reply_to=_optional(message.reply_to, MAX_PROVIDER_ID),
+        shared_contact=None if shared is None else SharedContact(
+            _address(shared.phone, "shared phone", required=False), clean_text(shared.name, MAX_NAME).strip(),
+            shared.own),
+        button_choices=None if message.button_choices is None else tuple(
+            (clean_text(key, MAX_PROVIDER_ID), clean_text(label, MAX_NAME)) for key, label in message.button_choices),
+    )
+
+
+def load_json(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """A JSON document read strictly: UTF-8 (RFC 8259), finite numbers (no `NaN`, `Infinity` or `1e400`),
+    integers of at most 4300 digits (Python's limit), at most `max_depth` levels; `ValueError` for
+    anything else."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+    if _depth(value) > max_depth:
+        raise ValueError(f"JSON nested deeper than {max_depth} levels")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:20]} is out of range")
+    return number
+
+
+def _depth(value: Any) -> int:
+    """How many arrays and objects are nested in `value` (0 for a scalar), without recursing."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 @dataclass(frozen=True)

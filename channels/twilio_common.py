@@ -7,6 +7,7 @@ an emulator through `TWILIO_API_BASE`, and which of its errors are worth retryin
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ FINAL_ERROR_CODES = {
     "63016": "outside the WhatsApp 24 hour window: a template is needed",
 }
 OPTED_OUT_CODES = {"21610"}
+SID = re.compile(r"[A-Za-z]{2}[A-Za-z0-9]{1,62}")
+"""A Twilio SID (`SM`, `MM`, `CA`... then hex: 34 characters), leniently."""
+STATUS = re.compile(r"[a-z][a-z_-]{0,31}")
+ERROR_CODE = re.compile(r"[A-Za-z0-9]{1,32}")
 
 T = TypeVar("T")
 
@@ -102,14 +107,30 @@ def verify_signature(request: HttpRequest, auth_token: str, public_url: str | No
     return bool(validator.validate(signed_url(request, public_url), dict(request.form), signature))
 
 
-def parse_status_callback(request: HttpRequest) -> StatusUpdate | None:
-    """A message status callback (`MessageSid`, `MessageStatus`, `ErrorCode`)."""
-    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
-    status = request.form.get("MessageStatus") or request.form.get("SmsStatus")
-    if not sid or not status:
+def provider_sid(form: Mapping[str, str], *names: str) -> str | None:
+    """The first of the fields `names` that is given, as a Twilio SID; None when none is; `ValueError`
+    for one that is not a SID."""
+    given = next((form[name] for name in names if form.get(name)), None)
+    if given is None:
         return None
-    error_code = request.form.get("ErrorCode") or None
-    return StatusUpdate(sid, status.lower(), error_code, opted_out=error_code in OPTED_OUT_CODES)
+    if not SID.fullmatch(given):
+        raise ValueError("not a Twilio SID")
+    return given
+
+
+def parse_status_callback(request: HttpRequest) -> StatusUpdate | None:
+    """A message status callback (`MessageSid`, `MessageStatus`, `ErrorCode`); None when a field is
+    missing or not what Twilio sends (a SID, a lowercase status word, an alphanumeric error code)."""
+    form = request.form
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    error_code = form.get("ErrorCode") or None
+    try:
+        sid = provider_sid(form, "MessageSid", "SmsSid")
+    except ValueError:
+        return None
+    if sid is None or not STATUS.fullmatch(status) or (error_code is not None and not ERROR_CODE.fullmatch(error_code)):
+        return None
+    return StatusUpdate(sid, status, error_code, opted_out=error_code in OPTED_OUT_CODES)
 
 
 class _HeaderKeepingHttpClient(TwilioHttpClient):

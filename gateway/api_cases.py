@@ -9,12 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
+from channels.base import clean_text
 from core import lifecycle, references
 from core.access import can_list_cases, can_read_audit, can_see_identity, can_transfer, can_view_case, case_scope
 from core.casework import CaseFilter
 from core.records import CaseRecord, Staff
 from gateway.agentwork import Refused
-from gateway.api_common import json_body, text_field, with_staff
+from gateway.api_common import MAX_OFFSET, bounded_int, json_body, text_field, with_staff
 from gateway.keys import RUNTIME
 from gateway.runtime import Runtime
 
@@ -39,6 +40,15 @@ def _date(raw: str | None, name: str, end: bool = False) -> datetime | None:
     return datetime.combine(day, time.max if end else time.min, UTC)
 
 
+def _code(query: Any, name: str) -> str | None:
+    """A code from the query string (an administration, a category, a channel), or None; `Refused(400)`
+    for one no code can be (control characters, longer than the store's 64)."""
+    raw = query.get(name) or ""
+    if raw and (len(raw) > 64 or clean_text(raw) != raw):
+        raise Refused(400, "bad_request", f"{name} is not a code")
+    return raw or None
+
+
 def case_filter(staff: Staff, query: Any) -> CaseFilter:
     """The filter a query string asks for, limited to what `staff` may see (Refused(400) on bad input)."""
     status = query.get("status") or None
@@ -47,23 +57,20 @@ def case_filter(staff: Staff, query: Any) -> CaseFilter:
     overdue_raw = query.get("overdue", "")
     overdue = True if overdue_raw in ("1", "true", "yes") else False if overdue_raw in ("0", "false", "no") else None
     scope = case_scope(staff)
-    wanted = query.get("administration") or None
+    wanted = _code(query, "administration")
     if wanted is not None and scope is not None and wanted != scope:
         raise Refused(403, "forbidden", "you only see your administration's cases")
     reference = query.get("reference") or ""
     digits = "".join(ch for ch in reference if ch.isdigit())
     if reference and not digits:
         raise Refused(400, "bad_request", "reference holds digits")
-    try:
-        limit = int(query.get("limit") or 50)
-        offset = int(query.get("offset") or 0)
-    except ValueError as exc:
-        raise Refused(400, "bad_request", "limit and offset are numbers") from exc
+    limit = bounded_int(query.get("limit"), "limit", 50, 0, MAX_OFFSET)
+    offset = bounded_int(query.get("offset"), "offset", 0, 0, MAX_OFFSET)
     return CaseFilter(
         administration=scope if scope is not None else wanted,
         status=status,
-        category=query.get("category") or None,
-        channel=query.get("channel") or None,
+        category=_code(query, "category"),
+        channel=_code(query, "channel"),
         overdue=overdue,
         created_from=_date(query.get("from"), "from"),
         created_to=_date(query.get("to"), "to", end=True),

@@ -127,11 +127,12 @@ async def file_case(request: web.Request, staff: Staff) -> web.Response:
         if not isinstance(payload["anonymous"], bool):
             raise Refused(400, "bad_request", "anonymous must be true or false")
         fields["anonymous"] = payload["anonymous"]
-    for name in ("lat", "lon"):
+    for name, bound in (("lat", 90), ("lon", 180)):
         if name in payload:
             value = payload[name]
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                raise Refused(400, "bad_request", f"{name} must be a number")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                      or not -bound <= value <= bound):
+                raise Refused(400, "bad_request", f"{name} must be a number from -{bound} to {bound}")
             fields[name] = value
     reference = await request.app[DESK].file_case(staff, int_param(request, "id"), fields)
     return web.json_response({"reference": reference}, status=201)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -23,6 +24,7 @@ from channels.base import REGISTRY, ChannelAdapter, HttpRequest
 from core.queueing import ConsolePolicy
 from gateway import metrics
 from gateway.api import add_api_routes
+from gateway.api_common import MAX_ID, error
 from gateway.console import add_console_routes, desk_ctx
 from gateway.inbound import InboundProcessor
 from gateway.keys import CONSOLE_POLICY, LANES, PROCESSOR, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
@@ -41,6 +43,13 @@ log = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BYTES = 256 * 1024
 """Twilio posts at most a few kilobytes; anything far larger is refused before it is parsed."""
+UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+"""The charsets a body may declare: providers and browsers send UTF-8 (of which ASCII is a part)."""
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""How aiohttp keeps a header's bytes that are not UTF-8 (`surrogateescape`)."""
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""What no browser puts in a form field a person typed (tab and line breaks aside)."""
 
 
 def create_app(
@@ -48,7 +57,7 @@ def create_app(
     console: ConsolePolicy | None = None,
 ) -> web.Application:
     """The gateway application. Pass `runtime` to share one already built (tests, the demo)."""
-    app = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
+    app = web.Application(client_max_size=MAX_WEBHOOK_BYTES, middlewares=[refuse_unreadable])
     app[SETTINGS] = settings
     app[CONSOLE_POLICY] = console or ConsolePolicy.from_env(settings.env)
     app.cleanup_ctx.append(_runtime_ctx(runtime))
@@ -108,10 +117,69 @@ def _sweeper_ctx(policy: SweepPolicy):
     return context
 
 
+@web.middleware
+async def refuse_unreadable(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Refuse, on every route and before any handler (or signature check) reads it, a request no handler
+    could use: a header that is not UTF-8 (400); an id in the path no row can have (not ASCII digits, or
+    past the store's 32-bit ids: 404 before SQL sees it); a body in a charset other than UTF-8 (415), of
+    bytes that are not UTF-8, a form or multipart body that does not parse, a compressed body that
+    does not decompress, or a console form with control characters (400). Refusals of headers and
+    bodies are logged once at WARNING, without a traceback."""
+    if request.match_info.http_exception is not None:
+        return await handler(request)
+    if any(_SURROGATE.search(value) for value in request.headers.values()):
+        return refused(request, 400, "a header that is not UTF-8")
+    if not all(_is_id(value) for key, value in request.match_info.items() if key == "id" or key.endswith("_id")):
+        if request.path.startswith("/api/"):
+            return error(404, "not_found", "no such id")
+        return web.Response(status=404, text="not found\n")
+    if not request.body_exists:
+        return await handler(request)
+    charset = (request.charset or "").lower()
+    if charset and charset not in UTF8_CHARSETS:
+        return refused(request, 415, f"charset {charset[:40]!r} is not UTF-8")
+    try:
+        form = await request.post() if request.content_type in FORM_TYPES else {}
+        if request.content_type != "multipart/form-data":
+            (await request.read()).decode("utf-8")
+    except web.RequestPayloadError as exc:
+        # aiohttp reads what is left of a body before the next request, and would fail (with a
+        # traceback) on this one again: it is over, and so is the connection.
+        request.content.feed_eof()
+        response = refused(request, 400, f"undecodable body ({' '.join(str(exc).split())[:120]})")
+        response.force_close()
+        return response
+    except (UnicodeDecodeError, LookupError, ValueError) as exc:
+        return refused(request, 400, f"undecodable body ({type(exc).__name__}: {str(exc)[:120]})")
+    if request.path.startswith("/console/") and any(
+            isinstance(value, str) and _CONTROL.search(value) for value in form.values()):
+        return refused(request, 400, "control characters in a console form")
+    return await handler(request)
+
+
+def _is_id(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID
+
+
+def refused(request: web.Request, status: int, reason: str, body: str = "") -> web.Response:
+    """A short 4xx for a request we cannot use, logged once at WARNING (no traceback): the API's JSON
+    error shape under `/api/`, else `body` or a stable line of text."""
+    log.warning("refused %s %r with %s: %s", request.method, request.path, status, reason)
+    if request.path.startswith("/webhooks/"):
+        metrics.REJECTED.labels(request.path).inc()
+    if request.path.startswith("/api/"):
+        code = "unsupported_media_type" if status == 415 else "bad_request"
+        return error(status, code, "send UTF-8 JSON" if status == 415 else reason)
+    text = body or ("unsupported media type\n" if status == 415 else "bad request\n")
+    return web.Response(status=status, text=text)
+
+
 async def http_request(request: web.Request) -> HttpRequest:
-    """The plain-data view of a request that channel adapters verify and parse."""
-    form = await request.post() if request.content_type in (
-        "application/x-www-form-urlencoded", "multipart/form-data") else {}
+    """The plain-data view of a request that channel adapters verify and parse (its body was found
+    decodable by `refuse_unreadable`)."""
+    form = await request.post() if request.content_type in FORM_TYPES else {}
     body = b"" if form else await request.read()
     return HttpRequest(
         url=str(request.url),
@@ -133,9 +201,8 @@ def _webhook_handler(channel: str):
             return web.Response(status=403, text="forbidden\n")
         try:
             messages = adapter.parse(incoming)
-        except ValueError:
-            metrics.REJECTED.labels(request.path).inc()
-            return web.Response(status=400, text="bad request\n")
+        except ValueError as exc:
+            return refused(request, 400, str(exc)[:200])
         inline = adapter.capabilities.synchronous_reply
         replies = []
         for message in messages:
@@ -159,7 +226,7 @@ def _status_handler(channel: str):
             return web.Response(status=403, text="forbidden\n")
         update = adapter.parse_status(incoming)
         if update is None:
-            return web.Response(status=400, text="not a status callback\n")
+            return refused(request, 400, "not a status callback", "not a status callback\n")
         runtime = app[RUNTIME]
         await runtime.db(runtime.store.apply_delivery_status, update.provider_message_id, update.status,
                          update.error_code, opted_out=update.opted_out)

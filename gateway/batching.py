@@ -3,7 +3,8 @@
 Every inbound message costs two write transactions (recorded before it is processed, then marked
 processed with its replies), and a transaction's BEGIN and COMMIT cost more than the statements in
 it. Writes submitted while the event loop is busy are gathered and run together, in submission order;
-each request still awaits its own result, durable before it goes on. Nothing is written later than it
+each request still awaits its own result, durable before it goes on, and an item whose data fails the
+transaction fails alone (the others are written again one by one). Nothing is written later than it
 would have been: a batch is started as soon as the loop is free (or after `linger` seconds, for a
 worker whose writes are not awaited by a citizen and compete with the gateway's for SQLite's lock).
 """
@@ -11,13 +12,22 @@ worker whose writes are not awaited by a citizen and compete with the gateway's 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 Run = Callable[[Callable[[Sequence[T]], list[R]], Sequence[T]], Awaitable[list[R]]]
+
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, OSError, TimeoutError)
+"""Failures of the database rather than of one item's data (connection lost, database locked):
+retrying the items one by one would only wait for the same failure once per item."""
 
 
 class GroupCommit(Generic[T, R]):
@@ -44,17 +54,34 @@ class GroupCommit(Generic[T, R]):
         await asyncio.sleep(self._linger)
         while self._pending:
             batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch:]
-            try:
-                results = await self._run(self._write, [item for item, _ in batch])
-            except asyncio.CancelledError:
-                for _, future in batch:
-                    future.cancel()
-                raise
-            except Exception as exc:  # every caller of the batch gets the failure
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        """Write `batch` in one transaction. When one item's data fails it, the others are written
+        again one by one, so only that item's caller gets the failure; when the database itself
+        failed (`UNAVAILABLE`), every caller gets it at once."""
+        try:
+            results = await self._run(self._write, [item for item, _ in batch])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:
+            if len(batch) == 1 or isinstance(exc, UNAVAILABLE):
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+                return
+            log.warning("a batch of %s writes failed (%s: %s); writing them one by one", len(batch),
+                        type(exc).__name__, exc)
+            for index, entry in enumerate(batch):
+                try:
+                    await self._commit([entry])
+                except asyncio.CancelledError:
+                    for _, future in batch[index + 1:]:
+                        future.cancel()
+                    raise
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

@@ -53,7 +53,7 @@ def add_call_routes(app: web.Application, channel: str, path: str, steps: tuple[
 
 def _call_handler(channel: str):
     async def handler(request: web.Request) -> web.Response:
-        from gateway.app import http_request
+        from gateway.app import http_request, refused
 
         app = request.app
         adapter = app[RUNTIME].adapter(channel)
@@ -65,7 +65,7 @@ def _call_handler(channel: str):
             return web.Response(status=403, text="forbidden\n")
         call = adapter.parse_call(incoming)
         if call is None:
-            return web.Response(status=400, text="not a call webhook\n")
+            return refused(request, 400, "not a call webhook", "not a call webhook\n")
         origin = public_url.rstrip("/") if public_url else f"{request.scheme}://{request.host}"
         calls = Calls(app, channel, adapter, origin + adapter.webhook_path)
         if call.step == "status":

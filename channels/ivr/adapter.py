@@ -23,6 +23,8 @@ import yaml
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import (
+    MAX_ADDRESS,
+    MAX_URL,
     Capabilities,
     FetchedMedia,
     HttpRequest,
@@ -32,11 +34,13 @@ from channels.base import (
     Reply,
     SendError,
     SendResult,
+    checked,
+    clean_text,
     numbered_text,
 )
 from channels.ivr.settings import VoiceSettings
 from channels.ivr.twiml import ANONYMOUS_KEY, KEYPAD_STATES, Phrases, Renderer, TurnView
-from channels.twilio_common import TwilioChannel, fetch_media
+from channels.twilio_common import SID, TwilioChannel, fetch_media
 from core.contacts import is_mobile, normalize_phone
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,10 @@ RECORDING_SUFFIX = ".mp3"
 AGENT = "agent"
 """The dialogue's command for a person (the same word in every language)."""
 MAX_DIGITS = 20
+KEYPAD = frozenset("0123456789*#")
+MAX_TURN = 10_000
+"""Far more questions than any call asks; the turn and repeat counters our TwiML puts in its URLs
+stay below it."""
 
 
 @dataclass(frozen=True)
@@ -86,10 +94,16 @@ class CallRequest:
 
 
 def _int(value: str | None, default: int = 0) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
+    """A small count from the query or the form (ASCII digits, below `MAX_TURN`), else `default`."""
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 5):
         return default
+    return int(text) if int(text) < MAX_TURN else default
+
+
+def _field(form: Mapping[str, str], name: str, limit: int) -> str:
+    """A form field cleaned (`clean_text`), stripped and cut to `limit`."""
+    return clean_text(form.get(name) or "", limit).strip()
 
 
 @functools.cache
@@ -134,7 +148,8 @@ class VoiceChannel(TwilioChannel):
         return []
 
     def parse_call(self, request: HttpRequest) -> CallRequest | None:
-        """The call webhook `request` is (None without a `CallSid` or on an unknown sub-path)."""
+        """The call webhook `request` is; None on an unknown sub-path, or without what every Twilio
+        voice request carries (a `CallSid`, the caller's and our number), or with keys no keypad has."""
         form = request.form
         parts = urlsplit(request.url)
         tail = parts.path.rstrip("/")
@@ -142,37 +157,42 @@ class VoiceChannel(TwilioChannel):
         if step and step not in STEPS:
             return None
         sid = (form.get("CallSid") or "").strip()
-        if not sid:
+        if not SID.fullmatch(sid):
             return None
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         region = self.settings.default_region
-        raw_caller = (form.get("From") or form.get("Caller") or "").strip()
-        raw_called = (form.get("To") or form.get("Called") or "").strip()
+        raw_caller = _field(form, "From", 64) or _field(form, "Caller", 64)
+        raw_called = _field(form, "To", 64) or _field(form, "Called", 64)
+        caller = normalize_phone(raw_caller, region) or raw_caller[:MAX_ADDRESS]
+        called = normalize_phone(raw_called, region) or raw_called[:MAX_ADDRESS]
+        digits = form["Digits"].strip()[:MAX_DIGITS] if "Digits" in form else None
+        if not caller or not called or (digits is not None and not set(digits) <= KEYPAD):
+            return None
         duration = form.get("RecordingDuration")
         return CallRequest(
             step=step,
-            call_sid=sid[:64],
-            caller=normalize_phone(raw_caller, region) or raw_caller[:32],
-            called=normalize_phone(raw_called, region) or raw_called[:32],
-            digits=form["Digits"].strip()[:MAX_DIGITS] if "Digits" in form else None,
-            speech=(form.get("SpeechResult") or "").strip()[:2000],
-            asks=query.get("asks", "")[:32],
-            language=query.get("lang", "")[:8],
+            call_sid=sid,
+            caller=caller,
+            called=called,
+            digits=digits,
+            speech=_field(form, "SpeechResult", 2000),
+            asks=clean_text(query.get("asks", ""), 32),
+            language=clean_text(query.get("lang", ""), 8),
             turn=_int(query.get("n")),
             repeats=_int(query.get("r")),
-            recording_url=(form.get("RecordingUrl") or "").strip(),
+            recording_url=_field(form, "RecordingUrl", MAX_URL),
             recording_duration=_int(duration, -1) if duration not in (None, "") else None,
-            recording_status=(form.get("RecordingStatus") or "").strip().lower(),
-            call_status=(form.get("CallStatus") or "").strip().lower(),
+            recording_status=_field(form, "RecordingStatus", 32).lower(),
+            call_status=_field(form, "CallStatus", 32).lower(),
             empty=query.get("empty") == "1",
         )
 
     def message(self, call: CallRequest, text: str = "", media: tuple[MediaRef, ...] = ()) -> InboundMessage:
         """A dialogue answer from the caller, identified by call, turn and step."""
-        return InboundMessage(
+        return checked(InboundMessage(
             channel=self.name, sender=call.caller, recipient=call.called,
             provider_message_id=f"{call.call_sid}:{call.turn}:{call.step or 'start'}", text=text, media=media,
-        )
+        ))
 
     def recording_ref(self, call: CallRequest) -> MediaRef | None:
         """The recording a `Record` produced, when it is usable: a provider host, and not empty."""

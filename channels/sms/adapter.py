@@ -14,9 +14,10 @@ from channels.base import (
     OutboundMessage,
     Reply,
     SendResult,
+    checked,
     numbered_text,
 )
-from channels.twilio_common import TwilioChannel, TwilioSettings
+from channels.twilio_common import TwilioChannel, TwilioSettings, provider_sid
 from core.contacts import normalize_phone
 
 MAX_BODY = 4000
@@ -52,7 +53,8 @@ class SmsChannel(TwilioChannel):
     settings: SmsSettings
 
     def parse(self, request: HttpRequest) -> list[InboundMessage]:
-        """One inbound SMS; a sender that is not a phone number (alphanumeric, short code) is kept raw."""
+        """One inbound SMS; a sender that is not a phone number (alphanumeric, short code) is kept raw.
+        No sender: nothing to answer; `ValueError` for a SID, sender or recipient the store cannot keep."""
         form = request.form
         raw_sender = form.get("From", "").strip()
         if not raw_sender:
@@ -60,13 +62,13 @@ class SmsChannel(TwilioChannel):
         sender = normalize_phone(raw_sender, self.settings.default_region) or raw_sender
         recipient = normalize_phone(form.get("To", ""), self.settings.default_region) or form.get("To", "")
         return [
-            InboundMessage(
+            checked(InboundMessage(
                 channel=self.name,
                 sender=sender,
                 recipient=recipient,
-                provider_message_id=form.get("MessageSid") or form.get("SmsSid") or None,
+                provider_message_id=provider_sid(form, "MessageSid", "SmsSid"),
                 text=form.get("Body", "")[:MAX_BODY],
-            )
+            ))
         ]
 
     def render_reply(self, texts: Sequence[OutboundMessage]) -> Reply:

@@ -60,6 +60,9 @@ from channels.base import (
     SendError,
     SendResult,
     SharedContact,
+    checked,
+    clean_text,
+    load_json,
     read_capped,
 )
 from core.contacts import normalize_phone
@@ -74,6 +77,12 @@ FILE_PREFIX = "telegram:"
 """Media refs name a Telegram `file_id`, never a URL: the file is found through `getFile` when fetched."""
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 SIGNATURE_LENGTH = 10
+MAX_ID = 2**63
+"""Telegram's ids (users, chats, updates) fit in 64 bits; anything larger is not one."""
+MAX_DATE = 2**32
+"""Unix time in seconds; Telegram's are far below this (year 2106), and 0 marks an inaccessible message."""
+DE_JSON_ERRORS = (TypeError, KeyError, ValueError, AttributeError, OverflowError, OSError)
+"""What python-telegram-bot raises for a shape it cannot build."""
 
 COMMANDS: dict[str, str] = {
     "start": "menu",
@@ -161,7 +170,7 @@ def _keyboard_choices(secret: str, chat_id: str, message: Message | None) -> tup
         for button in row:
             if not isinstance(button.callback_data, str):
                 continue
-            key, ours = read_callback(secret, chat_id, button.callback_data)
+            key, ours = read_callback(secret, chat_id, clean_text(button.callback_data))
             if ours:
                 pairs.append((key, button.text))
     return tuple(pairs)
@@ -194,6 +203,125 @@ def _location(message: Message) -> Location | None:
     return None
 
 
+def _is_id(value: Any) -> bool:
+    """A Telegram id: an integer (not a boolean) of at most 64 bits."""
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value < MAX_ID
+
+
+def _is_text(value: Any, optional: bool = True) -> bool:
+    return isinstance(value, str) or (optional and value is None)
+
+
+def _user_problem(user: Any) -> str | None:
+    if not isinstance(user, dict) or not _is_id(user.get("id")):
+        return "the sender has no numeric id"
+    if not all(_is_text(user.get(name)) for name in ("first_name", "last_name", "username", "language_code")):
+        return "the sender's names are not text"
+    return None
+
+
+def _point_problem(point: Any) -> str | None:
+    if not isinstance(point, dict) or not all(
+            isinstance(point.get(name), int | float) and not isinstance(point.get(name), bool)
+            for name in ("latitude", "longitude")):
+        return "a location without coordinates"
+    return None
+
+
+def _is_file(value: Any) -> bool:
+    return isinstance(value, dict) and _is_text(value.get("file_id"), False) and _is_text(value.get("mime_type"))
+
+
+def _file_problem(name: str, value: Any) -> str | None:
+    files = value if name == "photo" and isinstance(value, list) else [value]
+    return None if all(_is_file(item) for item in files) else f"a {name} without a file id"
+
+
+def _keyboard_problem(markup: Any) -> str | None:
+    if markup is None:
+        return None
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else None
+    if not isinstance(rows, list) or not all(
+            isinstance(row, list) and all(isinstance(button, dict) and _is_text(button.get("text"), False)
+                                          and _is_text(button.get("callback_data")) for button in row)
+            for row in rows):
+        return "a keyboard that is not rows of buttons"
+    return None
+
+
+def _message_problem(message: Any, replied: bool = False) -> str | None:
+    """Why a message cannot be read as the fields we use, or None. Only those fields are checked:
+    Telegram adds others over time."""
+    if not isinstance(message, dict):
+        return "the message is not an object"
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or not _is_id(chat.get("id")) or not isinstance(chat.get("type"), str):
+        return "the message has no chat"
+    if not _is_id(message.get("message_id")):
+        return "the message has no numeric id"
+    date = message.get("date")
+    if not _is_id(date) or not 0 <= date < MAX_DATE:
+        return "the message date is out of range"
+    if message.get("from") is not None and (problem := _user_problem(message["from"])):
+        return problem
+    if not all(_is_text(message.get(name)) for name in ("text", "caption")):
+        return "the text is not text"
+    if message.get("location") is not None and _point_problem(message["location"]):
+        return "a location without coordinates"
+    venue = message.get("venue")
+    if venue is not None and (not isinstance(venue, dict) or _point_problem(venue.get("location"))
+                              or not all(_is_text(venue.get(name)) for name in ("title", "address"))):
+        return "a venue without a location"
+    contact = message.get("contact")
+    if contact is not None and (
+            not isinstance(contact, dict) or not _is_text(contact.get("phone_number"), False)
+            or not all(_is_text(contact.get(name)) for name in ("first_name", "last_name"))
+            or (contact.get("user_id") is not None and not _is_id(contact["user_id"]))):
+        return "a contact without a phone number"
+    for name in ("photo", "document", "voice", "audio", "video"):
+        if message.get(name) is not None and (problem := _file_problem(name, message[name])):
+            return problem
+    if problem := _keyboard_problem(message.get("reply_markup")):
+        return problem
+    reply = message.get("reply_to_message")
+    if reply is not None and (replied or _message_problem(reply, replied=True)):
+        return "the message replied to is not a message"
+    return None
+
+
+def _callback_problem(query: Any) -> str | None:
+    if not isinstance(query, dict) or not _is_text(query.get("id"), False):
+        return "the button press has no id"
+    if problem := _user_problem(query.get("from")):
+        return problem
+    if not _is_text(query.get("data")):
+        return "the button data is not text"
+    message = query.get("message")
+    if message is None:
+        return None
+    if isinstance(message, dict) and message.get("date") == 0:  # an inaccessible message: chat and id only
+        chat = message.get("chat")
+        ok = isinstance(chat, dict) and _is_id(chat.get("id")) and isinstance(chat.get("type"), str)
+        return None if ok and _is_id(message.get("message_id")) else "the pressed message has no chat"
+    return _message_problem(message)
+
+
+def update_problem(data: dict[str, Any]) -> str | None:
+    """Why an update of a kind we handle cannot be used (the fields we read are missing or of the wrong
+    type), or None."""
+    if data.get("callback_query") is not None:
+        return _callback_problem(data["callback_query"])
+    for kind in ("message", "edited_message"):
+        if kind in data:
+            return _message_problem(data[kind])
+    return None
+
+
+def _full_name(first: str | None, last: str | None) -> str:
+    """The user's names joined (either may be empty)."""
+    return " ".join(part for part in (first, last) if part)
+
+
 class TelegramChannel(ChannelAdapter):
     """One Telegram bot."""
 
@@ -220,27 +348,39 @@ class TelegramChannel(ChannelAdapter):
         """The secret token header equals `TELEGRAM_WEBHOOK_SECRET` (constant-time; never with no secret)."""
         given = request.headers.get(SECRET_HEADER, "")
         expected = self.settings.webhook_secret
-        return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
+        return bool(given and expected) and hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                                                expected.encode())
 
     def update(self, request: HttpRequest) -> Update | None:
-        """The request's `Update` (None for a kind we do not handle: polls, member changes, channel posts,
-        whatever Telegram adds later, which need not even parse); `ValueError` when the body is not one."""
+        """The request's `Update`, or None for one we do not use (polls, member changes, channel posts,
+        whatever Telegram adds later, and an update of a kind we handle whose fields we cannot read:
+        acknowledged, so Telegram does not retry it); `ValueError` when the body is not an update."""
+        return self._read(request)[0]
+
+    def _read(self, request: HttpRequest) -> tuple[Update | None, str | None]:
+        """The update and, when it is not used although of a kind we handle, why."""
         try:
-            data = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = load_json(request.body or b"")
+        except ValueError as exc:
             raise ValueError("the body is not JSON") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        if not isinstance(data, dict) or not _is_id(data.get("update_id")) or data["update_id"] < 0:
             raise ValueError("not a Telegram update")
         if not any(kind in data for kind in ALLOWED_UPDATES):
-            return None
+            return None, None
+        problem = update_problem(data)
+        if problem is not None:
+            return None, problem
         try:
-            return Update.de_json(data, None)
-        except (TypeError, KeyError, ValueError, AttributeError) as exc:
-            raise ValueError(f"not a Telegram update: {type(exc).__name__}") from exc
+            return Update.de_json(data, None), None
+        except DE_JSON_ERRORS as exc:
+            return None, f"{type(exc).__name__} building it"
 
     def parse(self, request: HttpRequest) -> list[InboundMessage]:
-        """The citizen message an update carries, or nothing (groups, channels, update types not handled)."""
-        update = self.update(request)
+        """The citizen message an update carries, or nothing (groups, channels, update types not handled,
+        an update whose fields we cannot read: logged, and recorded nowhere)."""
+        update, problem = self._read(request)
+        if problem is not None:
+            log.warning("telegram update ignored: %s", problem)
         if update is None:
             return []
         provider_id = str(update.update_id)
@@ -259,30 +399,30 @@ class TelegramChannel(ChannelAdapter):
     def _inbound(self, message: Message, provider_id: str, *, edited: bool = False) -> InboundMessage:
         user = message.from_user
         assert user is not None
-        text = message.text if message.text is not None else (message.caption or "")
-        if message.text is not None and message.text.startswith("/"):
-            text = command_text(message.text)
+        text = clean_text(message.text if message.text is not None else (message.caption or ""), MAX_TEXT)
+        if message.text is not None and text.startswith("/"):
+            text = command_text(text)
         shared = None
         if message.contact is not None:
             contact = message.contact
             phone = normalize_phone("+" + contact.phone_number.lstrip("+"), self.settings.default_region) or ""
-            name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
+            name = _full_name(contact.first_name, contact.last_name)
             shared = SharedContact(phone=phone, name=name[:200], own=contact.user_id == user.id)
-        return InboundMessage(
+        return checked(InboundMessage(
             channel=self.name,
             sender=str(user.id),
             recipient=self.settings.bot_id,
             provider_message_id=provider_id,
-            text=text[:MAX_TEXT],
+            text=text,
             media=() if edited else _media(message),
             location=None if edited else _location(message),
-            sender_name=user.full_name[:200],
+            sender_name=_full_name(user.first_name, user.last_name)[:200],
             received_at=message.date,
             reply_to=f"{message.chat.id}:{message.reply_to_message.message_id}" if message.reply_to_message else None,
             forwarded=message.forward_origin is not None,
             shared_contact=None if edited else shared,
             edited=edited,
-        )
+        ))
 
     def _callback(self, update: Update, provider_id: str) -> list[InboundMessage]:
         query = update.callback_query
@@ -292,18 +432,19 @@ class TelegramChannel(ChannelAdapter):
         if chat is not None and chat.type != "private":
             return []
         chat_id = str(chat.id) if chat is not None else str(query.from_user.id)
-        key, ours = read_callback(self.settings.webhook_secret, chat_id, query.data or "")
+        key, ours = read_callback(self.settings.webhook_secret, chat_id, clean_text(query.data or ""))
         offered = _keyboard_choices(self.settings.webhook_secret, chat_id, message) if ours else ()
+        user = query.from_user
         return [
-            InboundMessage(
+            checked(InboundMessage(
                 channel=self.name,
-                sender=str(query.from_user.id),
+                sender=str(user.id),
                 recipient=self.settings.bot_id,
                 provider_message_id=provider_id,
                 button_payload=key or "?",
                 button_choices=offered,
-                sender_name=query.from_user.full_name[:200],
-            )
+                sender_name=_full_name(user.first_name, user.last_name)[:200],
+            ))
         ]
 
     def render_reply(self, texts: Sequence[OutboundMessage]) -> Reply:

@@ -26,12 +26,14 @@ from channels.base import (
     OutboundMessage,
     Reply,
     SendResult,
+    checked,
     numbered_text,
 )
 from channels.twilio_common import (
     TwilioChannel,
     TwilioSettings,
     fetch_media,
+    provider_sid,
 )
 from core.contacts import normalize_phone, strip_channel_prefix
 
@@ -90,10 +92,8 @@ def parse_location(form: Mapping[str, str]) -> Location | None:
 
 def parse_media(form: Mapping[str, str]) -> tuple[MediaRef, ...]:
     """Every `MediaUrlN` with its `MediaContentTypeN`, in order (at most ten)."""
-    try:
-        count = int(form.get("NumMedia") or 0)
-    except ValueError:
-        count = 0
+    raw = (form.get("NumMedia") or "0").strip()
+    count = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 2 else 0
     refs = []
     for index in range(min(max(count, 0), MAX_MEDIA)):
         url = (form.get(f"MediaUrl{index}") or "").strip()
@@ -116,7 +116,8 @@ class WhatsAppChannel(TwilioChannel):
     settings: WhatsAppSettings
 
     def parse(self, request: HttpRequest) -> list[InboundMessage]:
-        """One inbound WhatsApp message: text or caption, media, pin, button, profile name, reply context."""
+        """One inbound WhatsApp message: text or caption, media, pin, button, profile name, reply context.
+        No sender: nothing to answer; `ValueError` for a SID, sender or recipient the store cannot keep."""
         form = request.form
         region = self.settings.default_region
         raw_sender = form.get("From", "").strip() or (f"+{form['WaId'].strip()}" if form.get("WaId") else "")
@@ -127,11 +128,11 @@ class WhatsAppChannel(TwilioChannel):
         if not text and form.get("ButtonText"):
             text = form["ButtonText"]
         return [
-            InboundMessage(
+            checked(InboundMessage(
                 channel=self.name,
                 sender=_address(raw_sender, region),
                 recipient=_address(form.get("To", ""), region),
-                provider_message_id=form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid") or None,
+                provider_message_id=provider_sid(form, "MessageSid", "SmsMessageSid", "SmsSid"),
                 text=text[:MAX_BODY],
                 media=parse_media(form),
                 location=parse_location(form),
@@ -139,7 +140,7 @@ class WhatsAppChannel(TwilioChannel):
                 sender_name=(form.get("ProfileName") or "").strip()[:200],
                 reply_to=(form.get("OriginalRepliedMessageSid") or "").strip() or None,
                 forwarded=(form.get("Forwarded") or form.get("FrequentlyForwarded") or "").lower() == "true",
-            )
+            ))
         ]
 
     def render_reply(self, texts: Sequence[OutboundMessage]) -> Reply:

@@ -75,7 +75,7 @@ async def open_session(client: aioredis.Redis, prefix: str, staff: Staff) -> Con
 async def load_session(client: aioredis.Redis, prefix: str, request: web.Request) -> ConsoleSession | None:
     """The session the request's cookie names (its lifetime renewed), or None."""
     token = request.cookies.get(SESSION_COOKIE, "")
-    if not token or len(token) > 100:
+    if not token or len(token) > 100 or not token.isascii():
         return None
     raw = await client.get(_key(prefix, token))
     if raw is None:
