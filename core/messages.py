@@ -137,16 +137,17 @@ class MessagesMixin(ContactsMixin):
 
     def finish_inbound(self, message_id: int, replies: Sequence[OutboundDraft] = ()) -> list[int]:
         """Mark an inbound message processed and record its replies, once: a second call records nothing."""
-        return self.finish_inbound_many([(message_id, replies)])[0]
+        return self.finish_inbound_many([(message_id, replies)])[0] or []
 
-    def finish_inbound_many(self, items: Sequence[tuple[int, Sequence[OutboundDraft]]]) -> list[list[int]]:
-        """`finish_inbound` for several messages in one transaction; the reply ids of each."""
+    def finish_inbound_many(self, items: Sequence[tuple[int, Sequence[OutboundDraft]]]) -> list[list[int] | None]:
+        """`finish_inbound` for several messages in one transaction: the reply ids of each, None for
+        a message another process finished first (whose replies are its to give)."""
         now = utcnow()
-        done: list[list[int]] = []
+        done: list[list[int] | None] = []
         with self.write() as conn:
             for message_id, replies in items:
                 result = conn.execute(self._inbound_statements.finish, {"message_id": message_id, "now": now})
-                done.append(self._insert_outbound(conn, replies, now) if result.rowcount else [])
+                done.append(self._insert_outbound(conn, replies, now) if result.rowcount else None)
         return done
 
     def pending_inbound(self, older_than: datetime, limit: int = 100) -> list[PendingInbound]:

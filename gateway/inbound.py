@@ -64,7 +64,7 @@ class InboundProcessor:
         self.turns = DialogueTurns(runtime, sessions, lanes)
         store = runtime.store
         self._records: GroupCommit[InboundDraft, InboundRecord] = GroupCommit(store.record_inbound_many, runtime.db)
-        self._finishes: GroupCommit[tuple[int, list[OutboundDraft]], list[int]] = GroupCommit(
+        self._finishes: GroupCommit[tuple[int, list[OutboundDraft]], list[int] | None] = GroupCommit(
             store.finish_inbound_many, runtime.db)
 
     async def process(self, message: InboundMessage, *, reply_inline: bool = True) -> InboundResult:
@@ -115,11 +115,7 @@ class InboundProcessor:
             scope = EffectScope(message.channel, record.contact_id, message.recipient, record.message_id, now)
             given = user_message(message, now, media_ids)
             taken = await self.turns.take(message.channel, message.sender, given, context, scope,
-                                          language=record.language, turn_id=record.message_id)
-            if taken is None:
-                await self._finishes.submit((record.message_id, []))
-                return InboundResult("duplicate")
-            session, says = taken
+                                          language=record.language, turn_id=f"i:{record.message_id}")
         except (RedisError, ContactBusy, OSError) as exc:
             log.warning("dialogue state unavailable, message %s kept for replay: %s", record.message_id, exc)
             metrics.INBOUND.labels(message.channel, "deferred").inc()
@@ -127,11 +123,16 @@ class InboundProcessor:
             busy = [self._outbound(message, m.Say(catalog_text(language, "service_busy", context)))]
             return InboundResult("deferred", busy if reply_inline else [])
 
-        replies = [self._outbound(message, say) for say in says]
-        if not reply_inline and not self.runtime.adapter(message.channel).capabilities.late_replies:
+        replies = [self._outbound(message, say) for say in taken.says]
+        # A turn given back (a copy of the message, or its replay after a crash) answers by jobs: the
+        # webhook that took the turn may still answer in its response, and only one of them records
+        # the replies (whichever finishes the message first).
+        inline = reply_inline and not taken.replayed
+        if not inline and not self.runtime.adapter(message.channel).capabilities.late_replies:
             replies = []
-        await self._finish(record.message_id, record.contact_id, replies, reply_inline)
-        return InboundResult("processed", replies if reply_inline else [], session, record.contact_id)
+        if not await self._finish(record.message_id, record.contact_id, replies, inline):
+            return InboundResult("duplicate")
+        return InboundResult("processed", replies if inline else [], taken.session, record.contact_id)
 
     async def _record_media(self, message: InboundMessage, record: InboundRecord) -> tuple[int, ...]:
         """Record the message's media as pending attachments (once) and queue their downloads."""
@@ -158,7 +159,9 @@ class InboundProcessor:
 
     async def _finish(
         self, message_id: int, contact_id: int, replies: list[OutboundMessage], reply_inline: bool
-    ) -> None:
+    ) -> bool:
+        """Mark the message processed with its replies (recorded as sent when answered inline, else
+        queued and sent by jobs); False when another process had finished it first."""
         drafts = [
             OutboundDraft(
                 channel=r.channel, contact_id=contact_id, sender=r.sender, recipient=r.recipient,
@@ -168,11 +171,14 @@ class InboundProcessor:
             for r in replies
         ]
         ids = await self._finishes.submit((message_id, drafts))
+        if ids is None:
+            return False
         if not reply_inline and ids:
             try:
                 await queue_sends(self.lanes, ids, drafts)
             except (RedisError, OSError) as exc:  # recorded: the sweeper queues them when Redis is back
                 log.warning("replies to message %s not queued yet: %s", message_id, exc)
+        return True
 
     def _outbound(self, message: InboundMessage, say: m.Say) -> OutboundMessage:
         return OutboundMessage(

@@ -33,8 +33,9 @@ scheduling jitter bunch together."""
 PACE_LATE_MS = 50
 """A booked slot missed by more than this (the worker was busy) is booked again, so sends that fell
 behind do not arrive at the provider in a bunch."""
-CLAIM_LEASE_SECONDS = 60.0
-"""A message claimed for sending longer ago than this is taken to have lost its worker."""
+CLAIM_LEASE_SECONDS = 20.0
+"""A message claimed for sending longer ago than this is taken to have lost its worker (the lanes'
+lease, `Dispatcher.lease`, is as long and renewed while the worker lives)."""
 
 
 def counters(item: WorkItem) -> shared_metrics.SharedCounters:
@@ -47,6 +48,11 @@ async def send_message(item: WorkItem) -> Verdict:
     message_id = int(item.ident)
     row = await item.batches.claims.submit((message_id, CLAIM_LEASE_SECONDS))
     if row is None:
+        state = await item.runtime.db(item.runtime.store.message_status, message_id)
+        if state is not None and state["status"] == "sending":
+            # Claimed by a worker that died (its lane's lease ran out first): keep the message at
+            # the head of its lane until its claim's lease runs out too, so nothing overtakes it.
+            return Later(CLAIM_LEASE_SECONDS / 4)
         return Done()
     try:
         return await _send_claimed(item, row)
@@ -159,9 +165,9 @@ async def notice_drafts(runtime: Runtime, turns: DialogueTurns, reference: str, 
     )
     context = runtime.dialogue_for(notice.channel_address)
     scope = EffectScope(notice.channel, notice.contact_id, notice.channel_address, None, event.at)
-    taken = await turns.take(notice.channel, notice.recipient, event, context, scope, language=notice.language)
-    assert taken is not None  # no turn_id: never skipped
-    session, says = taken
+    taken = await turns.take(notice.channel, notice.recipient, event, context, scope, language=notice.language,
+                             turn_id=f"n:{event_id}")
+    session, says = taken.session, taken.says
     language = session.language or notice.language
     values = notice_values(runtime, notice.reference, notice.status, notice.note, event.administration, language,
                            context)

@@ -67,6 +67,35 @@ def drafts_for(says: Sequence[m.Say], to: Addressed, priority: str,
     return drafts
 
 
+@dataclass(frozen=True)
+class Taken:
+    """A turn's outcome: the session after it and what it said (`replayed`: said the first time the
+    turn was taken, given back because the session had taken it already)."""
+
+    session: m.Session
+    says: list[m.Say]
+    replayed: bool = False
+
+
+LAST_TURN = "last_turn"
+LAST_SAID = "last_said"
+"""Session keys: the id of the last turn taken in, and what it said."""
+
+
+def say_to_json(say: m.Say) -> dict[str, Any]:
+    """A reply as kept in the session."""
+    return {"text": say.text, "options": [[o.key, o.label] for o in say.options],
+            "request": list(say.request) if say.request else None, "asks": say.asks, "lead": say.lead}
+
+
+def say_from_json(raw: dict[str, Any]) -> m.Say:
+    """A reply kept by `say_to_json`."""
+    request = raw.get("request")
+    return m.Say(str(raw.get("text", "")), tuple(m.Option(str(k), str(v)) for k, v in raw.get("options") or []),
+                 (str(request[0]), str(request[1])) if isinstance(request, list) and len(request) == 2 else None,
+                 str(raw.get("asks", "")), str(raw.get("lead", "")))
+
+
 class DialogueTurns:
     """Steps dialogues under their contact's lock, and records and queues what they say."""
 
@@ -76,21 +105,26 @@ class DialogueTurns:
         self.lanes = lanes
 
     async def take(self, channel: str, citizen: str, given: m.Input, context: m.DialogueContext,
-                   scope: EffectScope, *, language: str | None = None, turn_id: int | None = None,
-                   ) -> tuple[m.Session, list[m.Say]] | None:
-        """Lock, load, step (effects included), save. `language` seeds a session that has none;
-        `turn_id` names the inbound message taken in: None comes back when the session took it already
-        (a message replayed after a crash is never stepped twice)."""
+                   scope: EffectScope, *, language: str | None = None, turn_id: str | None = None,
+                   ) -> Taken:
+        """Lock, load, step (effects included), save. `language` seeds a session that has none.
+
+        `turn_id` names what the turn takes in (an inbound message, a status event). The session
+        keeps the last turn's id with what it said, saved in the same Redis call that saves the
+        session: a turn done again (Redis died as it saved, a worker was killed after) is not stepped
+        twice, and gives back what it said the first time, so its replies are still recorded and sent."""
         async with self.sessions.locked(channel, citizen) as held:
-            if turn_id is not None and held.session.data.get("last_message_id") == turn_id:
-                return None
+            if turn_id is not None and held.session.data.get(LAST_TURN) == turn_id:
+                return Taken(held.session, [say_from_json(raw) for raw in held.session.data.get(LAST_SAID) or []],
+                             replayed=True)
             if held.session.language is None and language:
                 held.session.language = language
             session, says = await run_turn(self.runtime, held.session, given, context, scope)
             if turn_id is not None:
-                session.data["last_message_id"] = turn_id
+                session.data[LAST_TURN] = turn_id
+                session.data[LAST_SAID] = [say_to_json(say) for say in says]
             held.session, held.changed = session, True
-        return session, says
+        return Taken(session, says)
 
     async def record(self, drafts: Sequence[OutboundDraft]) -> list[int]:
         """Record drafts as queued outbound messages and queue their sends; their ids."""
@@ -112,7 +146,6 @@ class DialogueTurns:
         """Step the citizen's dialogue with an event and send what it says; the session and the
         message ids. `language` seeds a session that has none; `extra` adds to each reply's payload."""
         taken = await self.take(to.channel, to.citizen, given, context, scope, language=language)
-        assert taken is not None  # only a turn_id can make a turn be skipped
-        session, says = taken
+        session, says = taken.session, taken.says
         shaped = (lambda index, say: extra(session, index, say)) if extra else None
         return session, await self.record(drafts_for(says, to, priority, shaped))

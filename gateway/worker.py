@@ -19,6 +19,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -312,6 +313,10 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 async def serve_worker(settings: Settings, *, burst: bool = False, concurrency: int = 32) -> None:
     """`hotline worker`: the process's runtime and one Redis client, worked until SIGTERM/SIGINT
     (letting the items in hand finish), or until the lanes are drained with `burst`."""
+    # Blocking provider clients (Twilio's) run on the loop's default pool: as many threads as items
+    # run at once, or the pool, not the concurrency, would bound the sends in flight.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="provider"))
     runtime = await asyncio.to_thread(build_runtime, settings, prepare_database=False)
     client = async_client(settings.redis_url)
     dispatcher = Dispatcher(runtime, client, concurrency=concurrency)
