@@ -285,7 +285,33 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode != "IMMEDIATE":
+            connection.exec_driver_sql(f"BEGIN {mode}")
+            return
+        _begin_immediate(connection.connection.dbapi_connection)
+
+
+def _begin_immediate(raw: Any, patience: float = 15.0) -> None:
+    """Take SQLite's write lock, trying again every fraction of a millisecond while another process
+    holds it. SQLite's own busy handler sleeps in steps of up to 100 ms, so a gateway and a worker
+    writing one file would mostly wait on each other's sleeps rather than on each other's writes."""
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + patience
+        pause = 0.0002
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.002)
+    finally:
+        raw.execute("PRAGMA busy_timeout=15000")
 
 
 def _enable_wal(cursor: Any, attempts: int = 200) -> None:

@@ -42,6 +42,9 @@ MAX_CRASHES = 3
 """Unexpected failures of one item before it is quarantined (a provider's refusals are not crashes:
 they are classed and retried by the handler itself)."""
 CRASH_BACKOFF_SECONDS = (2, 10, 60)
+PROVIDER_THREADS = 8
+"""Threads for blocking provider clients (Twilio's): enough to overlap their network waits, few
+enough not to fight the loop for the interpreter."""
 BATCH_LINGER = 0.003
 """How long the worker gathers store writes into one transaction."""
 
@@ -313,10 +316,9 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 async def serve_worker(settings: Settings, *, burst: bool = False, concurrency: int = 32) -> None:
     """`hotline worker`: the process's runtime and one Redis client, worked until SIGTERM/SIGINT
     (letting the items in hand finish), or until the lanes are drained with `burst`."""
-    # Blocking provider clients (Twilio's) run on the loop's default pool: as many threads as items
-    # run at once, or the pool, not the concurrency, would bound the sends in flight.
+    # Blocking provider clients (Twilio's) run on the loop's default pool, sized for them.
     asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="provider"))
+        ThreadPoolExecutor(max_workers=min(concurrency, PROVIDER_THREADS), thread_name_prefix="provider"))
     runtime = await asyncio.to_thread(build_runtime, settings, prepare_database=False)
     client = async_client(settings.redis_url)
     dispatcher = Dispatcher(runtime, client, concurrency=concurrency)
