@@ -18,6 +18,7 @@ Keys, under `{prefix}:out`:
 - `gate:{key}` sorted sets and `gates`: lanes waiting for a sender's pace (WhatsApp's 10 a second per
   number), replies first then by age, let through one at a time at the sender's rate (`pump`), so a
   backlog for one sender costs one Redis step per message and never delays the others;
+- `pause:{lane}` keys: when an emptied lane may send again (a citizen's pace outlives their lane);
 - `age` sorted set, item -> enqueued ms (queue depth and age of the oldest item, for `/metrics`);
 - `retries`, `crashes`, `booked` hashes: per item, the retries asked for, the unexpected failures
   (three and the item is quarantined), and a sender slot already booked;
@@ -48,7 +49,8 @@ for i = 3, #ARGV, 4 do
     redis.call('rpush', lk, item)
     redis.call('zadd', p .. ':age', now, item)
     if redis.call('llen', lk) == 1 and not redis.call('zscore', p .. ':busy', lane) then
-      redis.call('zadd', p .. ':ready:' .. pri, due, lane)
+      local paused = tonumber(redis.call('get', p .. ':pause:' .. lane) or '0')
+      redis.call('zadd', p .. ':ready:' .. pri, math.max(due, paused), lane)
     end
   end
 end
@@ -67,7 +69,7 @@ local function head_priority(p, lane)
   if not v then return 'bulk' end
   return string.match(v, '^([^|]*)|')
 end
-local function release(p, lane, due)
+local function release(p, lane, due, now)
   redis.call('zrem', p .. ':busy', lane)
   redis.call('hdel', p .. ':held', lane)
   local pri = head_priority(p, lane)
@@ -75,6 +77,8 @@ local function release(p, lane, due)
     redis.call('zadd', p .. ':ready:' .. pri, due, lane)
     redis.call('lpush', p .. ':wake', '1')
     redis.call('ltrim', p .. ':wake', 0, 0)
+  elseif now and due > now then
+    redis.call('set', p .. ':pause:' .. lane, tostring(due), 'PX', due - now)
   end
 end
 """
@@ -114,7 +118,7 @@ return out
 """
 
 _ACK = _HEAD_PRIORITY + """
-local p, lane, token, item, due = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local p, lane, token, item, due, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 if redis.call('hget', p .. ':held', lane) ~= token then return 0 end
 local lk = p .. ':lane:' .. lane
 if redis.call('lindex', lk, 0) == item then redis.call('lpop', lk) else redis.call('lrem', lk, 1, item) end
@@ -123,7 +127,7 @@ redis.call('zrem', p .. ':age', item)
 redis.call('hdel', p .. ':retries', item)
 redis.call('hdel', p .. ':crashes', item)
 redis.call('hdel', p .. ':booked', item)
-release(p, lane, due)
+release(p, lane, due, now)
 return 1
 """
 
@@ -266,8 +270,9 @@ class WorkLanes:
     def ack(self, claim: Claim, due_ms: int | None = None) -> Any:
         """The head item is done; the lane's next item may go at `due_ms` (now by default). 0 when
         the lease was lost (another worker took the lane over)."""
+        now = now_ms()
         return self._ack(args=[self.prefix, claim.lane, claim.token, claim.item,
-                               due_ms if due_ms is not None else now_ms()])
+                               due_ms if due_ms is not None else now, now])
 
     def defer(self, claim: Claim, due_ms: int) -> Any:
         """Give the lane back, its head to be worked on again at `due_ms` (a retry, a paced send)."""

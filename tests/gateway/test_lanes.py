@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from core.config import OutboundPolicy, parse_config
-from gateway.lanes import Work, WorkLanes, send_work
+from gateway.lanes import Work, WorkLanes, now_ms, send_work
 
 
 @pytest.fixture
@@ -132,3 +132,14 @@ def test_bad_media_and_template_settings_are_named(section: dict, message: str) 
            **section}
     with pytest.raises(ConfigError, match=message):
         parse_config(raw)
+
+
+def test_a_citizens_pause_outlives_their_emptied_lane(lanes: WorkLanes) -> None:
+    lanes.enqueue([Work("m:1", "s|telegram|bot|chat", "replies")])
+    (claim,), _ = lanes.claim(1, 5000)
+    paused_until = now_ms() + 800
+    lanes.ack(claim, paused_until)  # sent; the lane is empty, its next message must wait a second
+    lanes.enqueue([Work("m:2", "s|telegram|bot|chat", "replies")])
+    claims, next_due = lanes.claim(1, 5000)
+    assert claims == [] and next_due == paused_until
+    assert [c.item for c in lanes.claim(1, 5000, at_ms=paused_until)[0]] == ["m:2"]
