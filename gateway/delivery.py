@@ -20,7 +20,6 @@ from redis.exceptions import RedisError
 from channels.base import REGISTRY, Choice, OutboundMessage
 from core.records import OutboundDraft, OutboundRow
 from gateway.runtime import Runtime
-from gateway.shared_metrics import SharedCounters
 from gateway.worker import Done, WorkItem
 
 log = logging.getLogger(__name__)
@@ -115,7 +114,7 @@ async def send_by_sms(item: WorkItem, message_id: int, contact_id: int | None, c
     draft = OutboundDraft(FALLBACK_CHANNEL, contact_id, "", recipient, body, priority="bulk", case_id=case_id,
                           payload={"fallback_of": message_id, "reason": reason[:200]})
     ids = await item.turns.record([draft])
-    await SharedCounters(item.redis, prefix).incr("fallbacks", channel=FALLBACK_CHANNEL)
+    await item.counters.incr("fallbacks", channel=FALLBACK_CHANNEL)
     log.info("message %s goes again by SMS as %s: %s", message_id, ids[0], reason)
     return ids[0]
 

@@ -10,7 +10,6 @@ a crash) are replayed by `replay_pending`, whose replies then go out through sen
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -27,13 +26,12 @@ from core.store import InboundDraft, InboundRecord, OutboundDraft
 from gateway import metrics
 from gateway.batching import GroupCommit
 from gateway.effects import EffectScope
-from gateway.lanes import WorkLanes, now_ms
+from gateway.lanes import WorkLanes
 from gateway.queues import queue_downloads, queue_sends
 from gateway.runtime import Runtime
 from gateway.sessions import ContactBusy, SessionStore
-from gateway.shared_metrics import SharedCounters
 from gateway.turns import DialogueTurns, choices_payload
-from gateway.worker import MAX_CRASHES
+from gateway.worker import MAX_CRASHES, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -236,9 +234,7 @@ class InboundProcessor:
         if crashes >= MAX_CRASHES:
             await self.runtime.db(self.runtime.store.quarantine_inbound, message_id, error)
             await self.redis.hdel(f"{self.sessions.prefix}:out:inbound_crashes", str(message_id))
-            await self.redis.hset(f"{self.sessions.prefix}:out:quarantine", f"i:{message_id}",
-                                  json.dumps({"lane": "inbound", "error": error, "at": now_ms()}))
-            await SharedCounters(self.redis, self.sessions.prefix).incr("quarantined", kind="i")
+            await set_aside(self.redis, self.sessions.prefix, f"i:{message_id}", "inbound", error)
 
 
 def extras_payload(message: InboundMessage) -> dict[str, Any] | None:

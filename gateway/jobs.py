@@ -16,7 +16,6 @@ from conversations import model as m
 from conversations.catalog import text as catalog_text
 from core.records import OutboundDraft, OutboundRow
 from core.references import display
-from gateway import shared_metrics
 from gateway.delivery import may_fall_back, notice_payload, prepare, send_by_sms
 from gateway.effects import EffectScope
 from gateway.lanes import now_ms
@@ -36,11 +35,6 @@ behind do not arrive at the provider in a bunch."""
 CLAIM_LEASE_SECONDS = 20.0
 """A message claimed for sending longer ago than this is taken to have lost its worker (the lanes'
 lease, `Dispatcher.lease`, is as long and renewed while the worker lives)."""
-
-
-def counters(item: WorkItem) -> shared_metrics.SharedCounters:
-    """The deployment's shared counters, over the worker's Redis client."""
-    return shared_metrics.SharedCounters(item.redis, item.runtime.settings.queue_prefix)
 
 
 async def send_message(item: WorkItem) -> Verdict:
@@ -67,7 +61,7 @@ async def _send_claimed(item: WorkItem, row: OutboundRow) -> Verdict:
     runtime = item.runtime
     store = runtime.store
     message_id = row.message_id
-    count = counters(item)
+    count = item.counters
     if row.opted_out:
         await runtime.db(store.mark_failed, message_id, "opted_out", "the citizen opted out (STOP)", False)
         await count.incr("outbound", channel=row.channel, outcome="opted_out")
@@ -109,7 +103,7 @@ async def _after_failure(item: WorkItem, row: OutboundRow, error: SendError) -> 
     store = runtime.store
     message_id, channel, contact_id = row.message_id, row.channel, row.contact_id
     policy = runtime.deployment.outbound
-    count = counters(item)
+    count = item.counters
     if error.opted_out and contact_id is not None:
         await runtime.db(store.set_opted_out, contact_id, True)
     if error.unreachable and contact_id is not None:

@@ -20,7 +20,6 @@ from conversations.catalog import text as catalog_text
 from core import media_files
 from core.attachment_store import MediaOrigin
 from core.store import OutboundDraft
-from gateway.shared_metrics import SharedCounters
 from gateway.worker import Done, Later, Verdict, WorkItem
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ async def download_media(item: WorkItem) -> Verdict:
     policy = runtime.deployment.media
     adapter = runtime.adapter(origin.channel)
     attempt = item.retries + 1
-    count = SharedCounters(item.redis, runtime.settings.queue_prefix)
+    count = item.counters
     try:
         fetched = await adapter.fetch_media(MediaRef(attachment.source_url, attachment.content_type),
                                             policy.max_bytes)
@@ -80,8 +79,7 @@ async def _not_kept(item: WorkItem, attachment_id: int, origin: MediaOrigin, sta
     store = runtime.store
     if not await runtime.db(store.media_not_stored, attachment_id, status, f"{reason}: {detail}"):
         return
-    await SharedCounters(item.redis, runtime.settings.queue_prefix).incr("downloads", channel=origin.channel,
-                                                                         outcome=status)
+    await item.counters.incr("downloads", channel=origin.channel, outcome=status)
     log.info("attachment %s %s: %s (%s)", attachment_id, status, reason, detail)
     context = runtime.dialogue_for(origin.our_number)
     language = origin.language or context.default_language

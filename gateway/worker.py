@@ -87,6 +87,7 @@ class WorkItem:
     turns: DialogueTurns
     redis: aioredis.Redis
     batches: StoreBatches
+    counters: shared_metrics.SharedCounters
     retries: int = 0
     booked_ms: int | None = None
     priority: str = "bulk"
@@ -265,7 +266,7 @@ class Dispatcher:
             priority, enqueued_text, _ = text.split("|", 2)
             enqueued = int(float(enqueued_text))
         return WorkItem(claim, ident, self.runtime, self.lanes, self.turns, self.redis, self.batches,
-                        retries=int(retries or 0), booked_ms=int(booked) if booked else None,
+                        self.counters, retries=int(retries or 0), booked_ms=int(booked) if booked else None,
                         priority=priority, enqueued_ms=enqueued)
 
     async def _settle(self, item: WorkItem, verdict: Verdict) -> None:
@@ -297,15 +298,20 @@ class Dispatcher:
                 return
             log.error("work item %s quarantined after %s failures: %s", claim.item, crashes, error)
             if kind is not None and kind.quarantine is not None:
-                item = WorkItem(claim, ident, self.runtime, self.lanes, self.turns, self.redis, self.batches)
+                item = WorkItem(claim, ident, self.runtime, self.lanes, self.turns, self.redis, self.batches,
+                                self.counters)
                 with contextlib.suppress(Exception):
                     await kind.quarantine(item, error)
-            await self.redis.hset(self.lanes.key("quarantine"), claim.item,
-                                  json.dumps({"lane": claim.lane, "error": error, "at": now_ms()}))
-            await self.counters.incr("quarantined", kind=claim.item.partition(":")[0])
+            await set_aside(self.redis, self.runtime.settings.queue_prefix, claim.item, claim.lane, error)
             await self.lanes.ack(claim)
         except (RedisError, OSError) as redis_error:  # the lease runs out and the item comes back
             log.warning("work item %s failed and Redis is away (%s): %s", claim.item, redis_error, error)
+
+
+async def set_aside(client: aioredis.Redis, prefix: str, item: str, lane: str, error: str) -> None:
+    """Put a work item in the quarantine supervisors read (`GET /api/v1/quarantine`), and count it."""
+    await client.hset(f"{prefix}:out:quarantine", item, json.dumps({"lane": lane, "error": error, "at": now_ms()}))
+    await shared_metrics.SharedCounters(client, prefix).incr("quarantined", kind=item.partition(":")[0])
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -66,10 +66,7 @@ def bot(fresh_database_url: str, redis_url: str, twilio: TwilioEmulator, tmp_pat
         yield TelegramBot(gateway, api, workers)
     finally:
         workers.cleanup()
-        assert gateway.server is not None
-        gateway.server.stop()
-        gateway.runtime.close()
-        gateway.connection.close()
+        gateway.stop()
         server.stop()
 
 

@@ -184,10 +184,7 @@ def scene(fresh_database_url: str, own_redis: RedisServer, tmp_path: Path) -> It
         yield Scene(gateway, own_redis, twilio, server.url, door, workers, staff_redis)
     finally:
         workers.cleanup()
-        assert gateway.server is not None
-        gateway.server.stop()
-        gateway.runtime.close()
-        gateway.connection.close()
+        gateway.stop()
         staff_redis.close()
         server.stop()
 
@@ -580,10 +577,7 @@ def cut(fresh_database_url: str, own_redis: RedisServer, twilio: TwilioEmulator,
         yield CutScene(gateway, cutter, workers)
     finally:
         workers.cleanup()
-        assert gateway.server is not None
-        gateway.server.stop()
-        gateway.runtime.close()
-        gateway.connection.close()
+        gateway.stop()
         cutter.stop()
 
 
