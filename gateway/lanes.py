@@ -274,9 +274,10 @@ class WorkLanes:
         return self._ack(args=[self.prefix, claim.lane, claim.token, claim.item,
                                due_ms if due_ms is not None else now, now])
 
-    def defer(self, claim: Claim, due_ms: int) -> Any:
-        """Give the lane back, its head to be worked on again at `due_ms` (a retry, a paced send)."""
-        return self._defer(args=[self.prefix, claim.lane, claim.token, due_ms])
+    def defer(self, claim: Claim, due_ms: int, client: Any = None) -> Any:
+        """Give the lane back, its head to be worked on again at `due_ms` (a retry, a paced send);
+        `client` a pipeline to make it part of a transaction."""
+        return self._defer(args=[self.prefix, claim.lane, claim.token, due_ms], client=client)
 
     def park(self, claim: Claim, gate: str, interval_ms: int, priority: str, enqueued_ms: int = 0,
              at_ms: int | None = None) -> Any:

@@ -250,7 +250,7 @@ class Dispatcher:
             if kind is None:
                 raise LookupError(f"unknown work item kind {kind_name!r}")
             verdict = await asyncio.wait_for(kind.handle(item), self.handler_timeout.total_seconds())
-            await self._settle(item, verdict)
+            await self._settle_through_outage(item, verdict)
         except Exception as exc:
             await self._crashed(claim, ident, kind, exc)
 
@@ -269,18 +269,37 @@ class Dispatcher:
                         self.counters, retries=int(retries or 0), booked_ms=int(booked) if booked else None,
                         priority=priority, enqueued_ms=enqueued)
 
+    async def _settle_through_outage(self, item: WorkItem, verdict: Verdict) -> None:
+        """Settle the item, retrying while Redis is away for up to a lease: what was done is in the
+        store already, so the lane goes on as soon as Redis is back instead of when the lease runs
+        out (the claim's token keeps a late settlement from touching a lane taken over meanwhile)."""
+        deadline = time.monotonic() + self.lease.total_seconds()
+        pause = 0.1
+        while True:
+            try:
+                await self._settle(item, verdict)
+                return
+            except (RedisError, OSError):
+                if time.monotonic() + pause > deadline:
+                    raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
     async def _settle(self, item: WorkItem, verdict: Verdict) -> None:
+        """One transaction, so a settlement retried after a lost connection counts a retry once."""
         claim = item.claim
         if isinstance(verdict, Done):
             await self.lanes.ack(claim, now_ms() + int(verdict.pause * 1000))
         elif isinstance(verdict, Later):
             due = now_ms() + int(verdict.after * 1000)
-            if verdict.retry:
-                await self.redis.hincrby(self.lanes.key("retries"), claim.item, 1)
-                await self.redis.hdel(self.lanes.key("booked"), claim.item)
-            else:
-                await self.redis.hset(self.lanes.key("booked"), claim.item, due)
-            await self.lanes.defer(claim, due)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                if verdict.retry:
+                    pipe.hincrby(self.lanes.key("retries"), claim.item, 1)
+                    pipe.hdel(self.lanes.key("booked"), claim.item)
+                else:
+                    pipe.hset(self.lanes.key("booked"), claim.item, due)
+                await self.lanes.defer(claim, due, client=pipe)
+                await pipe.execute()
         else:
             await self.lanes.park(claim, verdict.gate, round(1000 / verdict.per_second), item.priority,
                                   item.enqueued_ms)
