@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sms_load import DIALOGUE, TOKEN, citizen_numbers, free_port, percentile, play, wait_http  # noqa: E402
 
-from gateway.redis_server import start_redis  # noqa: E402
+from gateway.cli.redis_server import start_redis  # noqa: E402
 
 ADMIN = "bench-admin"
 PASSWORD = "bench correct horse battery staple"

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from sms_load import DIALOGUE, HOTLINE, citizen_numbers, free_port, percentile, play, wait_http  # noqa: E402
 from twilio_emulator import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
 
-from gateway.redis_server import start_redis  # noqa: E402
+from gateway.cli.redis_server import start_redis  # noqa: E402
 
 
 async def change_all(base_url: str, token: str, references: list[str], concurrency: int, status: str,

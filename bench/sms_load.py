@@ -29,7 +29,7 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.redis_server import redis_answers, start_redis  # noqa: E402
+from gateway.cli.redis_server import redis_answers, start_redis  # noqa: E402
 
 TOKEN = "bench-auth-token"
 HOTLINE = "+212522000111"

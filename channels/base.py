@@ -436,6 +436,10 @@ class ChannelRegistry:
         """Registered channel names."""
         return list(self.paths)
 
+    def address_kinds(self) -> dict[str, str]:
+        """Channel name -> the kind of address its citizens have (for the store)."""
+        return {name: self.adapter_class(name).address_kind for name in self.paths}
+
 
 REGISTRY = ChannelRegistry(
     {

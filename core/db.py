@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,8 +82,6 @@ contacts = sa.Table(
     "contacts",
     metadata,
     _id(),
-    sa.Column("phone", sa.String(32), nullable=True, unique=True),
-    sa.Column("telegram_user_id", sa.String(32), nullable=True, unique=True),
     sa.Column("name", sa.String(200), nullable=False, server_default=""),
     sa.Column("language", sa.String(8), nullable=True),
     sa.Column("opted_out", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -89,6 +89,21 @@ contacts = sa.Table(
     _at("created_at"),
     _at("updated_at"),
 )
+
+contact_addresses = sa.Table(
+    "contact_addresses",
+    metadata,
+    _id(),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(64), nullable=False),
+    _at("created_at"),
+    sa.UniqueConstraint("kind", "value"),
+    sa.UniqueConstraint("contact_id", "kind"),
+)
+"""Where a contact is reached: `(kind, value)` such as `("phone", "+2126...")` (E.164) or a channel's
+own user id (`telegram`, `messenger`: the kind a channel adapter declares). One per kind per contact;
+an address belongs to one contact."""
 
 cases = sa.Table(
     "cases",
@@ -348,12 +363,41 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the database to `revision` (default the newest); running it again changes nothing."""
     from alembic import command
 
+    with _migrating(engine) as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database back to `revision` (an operator rolling a release back)."""
+    from alembic import command
+
+    with _migrating(engine) as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[sa.Connection]:
+    """One transaction for the whole migration, one migrating process at a time. On SQLite, foreign
+    keys are off while it runs (a table whose columns change is rebuilt: copied, dropped, renamed,
+    which the rows referring to it would refuse) and checked once at the end."""
     with engine.connect() as connection:
-        connection = connection.execution_options(sqlite_begin="IMMEDIATE")
-        with connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-            command.upgrade(alembic_config(connection), revision)
+        sqlite = connection.dialect.name == "sqlite"
+        raw = connection.connection.dbapi_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, where it takes effect
+        try:
+            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows referring to nothing: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(engine: Engine) -> str | None:

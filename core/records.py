@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,12 +17,17 @@ class ContactRecord:
     """A citizen as the store knows them."""
 
     id: int
-    phone: str | None
-    telegram_user_id: str | None
+    addresses: Mapping[str, str]
+    """Address kind -> value: `phone` (E.164) and the ids channels know the citizen by."""
     name: str
     language: str | None
     opted_out: bool
     unreachable: bool
+
+    @property
+    def phone(self) -> str | None:
+        """The E.164 number, when the citizen has given or used one."""
+        return self.addresses.get("phone")
 
 
 @dataclass(frozen=True)

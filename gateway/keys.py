@@ -6,12 +6,12 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from core.queueing import ConsolePolicy
-from gateway.agentwork import Desk
-from gateway.inbound import InboundProcessor
-from gateway.lanes import WorkLanes
+from core.store.queue import ConsolePolicy
+from gateway.inbound.processing import InboundProcessor
+from gateway.outbound.lanes import WorkLanes
 from gateway.runtime import Runtime
 from gateway.settings import Settings
+from gateway.staff.desk import Desk
 
 RUNTIME = web.AppKey("runtime", Runtime)
 REDIS = web.AppKey("redis", aioredis.Redis)

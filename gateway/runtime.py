@@ -18,7 +18,7 @@ from channels.base import REGISTRY, ChannelAdapter
 from conversations.model import CategoryOption, DialogueContext
 from core.config import Deployment, load_config
 from core.db import make_engine, migrate
-from core.store import CaseStore
+from core.store.case_store import CaseStore
 from gateway.settings import Settings
 
 T = TypeVar("T")
@@ -100,7 +100,7 @@ def build_runtime(settings: Settings, *, prepare_database: bool = True) -> Runti
     engine = make_engine(settings.database_url)
     if prepare_database:
         migrate(engine)
-    store = CaseStore(engine, deployment)
+    store = CaseStore(engine, deployment, REGISTRY.address_kinds())
     if prepare_database:
         store.sync_reference_data()
     inline = engine.dialect.name == "sqlite"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import requests
 from twilio.request_validator import RequestValidator
 
-from core.contacts import normalize_phone
+from core.phones import normalize_phone
 
 ACCOUNT_SID = "AC" + "0" * 30 + "01"
 

@@ -41,7 +41,7 @@ from channels.base import (
 from channels.ivr.settings import VoiceSettings
 from channels.ivr.twiml import ANONYMOUS_KEY, KEYPAD_STATES, Phrases, Renderer, TurnView
 from channels.twilio_common import SID, TwilioChannel, fetch_media
-from core.contacts import is_mobile, normalize_phone
+from core.phones import is_mobile, normalize_phone
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from channels.base import (
     numbered_text,
 )
 from channels.twilio_common import TwilioChannel, TwilioSettings, provider_sid
-from core.contacts import normalize_phone
+from core.phones import normalize_phone
 
 MAX_BODY = 4000
 """Twilio joins a long SMS into at most 1600 characters; anything beyond this is not a citizen's text."""

@@ -65,7 +65,7 @@ from channels.base import (
     load_json,
     read_capped,
 )
-from core.contacts import normalize_phone
+from core.phones import normalize_phone
 
 log = logging.getLogger(__name__)
 

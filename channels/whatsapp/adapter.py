@@ -35,7 +35,7 @@ from channels.twilio_common import (
     fetch_media,
     provider_sid,
 )
-from core.contacts import normalize_phone, strip_channel_prefix
+from core.phones import normalize_phone, strip_channel_prefix
 
 PREFIX = "whatsapp:"
 MAX_BODY = 4096

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from core.contacts import normalize_phone
+from core.phones import normalize_phone
 
 
 def random_moroccan_mobile() -> str:

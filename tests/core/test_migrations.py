@@ -12,10 +12,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from core.db import alembic_config, contacts, current_revision, make_engine, metadata, migrate, normalize_url
+from core.db import (
+    alembic_config,
+    contact_addresses,
+    contacts,
+    current_revision,
+    downgrade,
+    make_engine,
+    metadata,
+    migrate,
+    normalize_url,
+)
 
 TABLES = {
-    "administrations", "categories", "contacts", "cases", "case_events", "messages", "attachments",
+    "administrations", "categories", "contacts", "contact_addresses", "cases", "case_events", "messages", "attachments",
     "conversations", "staff", "api_tokens", "audit_log",
 }  # fmt: skip
 
@@ -73,7 +83,7 @@ def test_timestamps_are_aware_utc(engine: Engine) -> None:
     with engine.begin() as conn:
         contact_id = conn.execute(
             sa.insert(contacts)
-            .values(phone=None, telegram_user_id=f"tz-{id(written)}", created_at=written, updated_at=written)
+            .values(name=f"tz-{id(written)}", created_at=written, updated_at=written)
             .returning(contacts.c.id)
         ).scalar_one()
     with engine.connect() as conn:
@@ -85,9 +95,7 @@ def test_timestamps_are_aware_utc(engine: Engine) -> None:
 def test_naive_datetimes_are_refused(engine: Engine) -> None:
     with pytest.raises(sa.exc.StatementError, match="naive"), engine.begin() as conn:
         conn.execute(
-            sa.insert(contacts).values(
-                telegram_user_id="naive", created_at=datetime(2026, 1, 1), updated_at=datetime(2026, 1, 1)
-            )
+            sa.insert(contacts).values(name="naive", created_at=datetime(2026, 1, 1), updated_at=datetime(2026, 1, 1))
         )
 
 
@@ -111,3 +119,36 @@ def test_postgres_urls_use_psycopg() -> None:
     assert normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///var/hotline.db") == "sqlite:///var/hotline.db"
     assert make_engine("postgresql://u@127.0.0.1/db").dialect.driver == "psycopg"
+
+
+def test_contact_addresses_carry_todays_phones_and_telegram_ids(fresh_database_url: str) -> None:
+    """0005 moves `contacts.phone` and `contacts.telegram_user_id` into `contact_addresses`, and back."""
+    engine = make_engine(fresh_database_url)
+    at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    try:
+        migrate(engine, "0004")
+        with engine.begin() as conn:
+            old = sa.Table("contacts", sa.MetaData(), autoload_with=conn)
+            ids = [conn.execute(sa.insert(old).values(created_at=at, updated_at=at, name=name, **address)
+                                .returning(old.c.id)).scalar_one()
+                   for name, address in [("sms", {"phone": "+212612345678"}),
+                                         ("telegram", {"telegram_user_id": "777000111"}),
+                                         ("both", {"phone": "+201001234567", "telegram_user_id": "42"}),
+                                         ("none", {})]]
+        migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(contact_addresses.c.contact_id, contact_addresses.c.kind,
+                                          contact_addresses.c.value)).all()
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("contacts")}
+        assert sorted(rows) == sorted([(ids[0], "phone", "+212612345678"), (ids[1], "telegram", "777000111"),
+                                       (ids[2], "phone", "+201001234567"), (ids[2], "telegram", "42")])
+        assert not columns & {"phone", "telegram_user_id"}
+        downgrade(engine, "0004")
+        with engine.connect() as conn:
+            old = sa.Table("contacts", sa.MetaData(), autoload_with=conn)
+            back = conn.execute(sa.select(old.c.id, old.c.phone, old.c.telegram_user_id).order_by(old.c.id)).all()
+        assert [tuple(r) for r in back] == [(ids[0], "+212612345678", None), (ids[1], None, "777000111"),
+                                            (ids[2], "+201001234567", "42"), (ids[3], None, None)]
+    finally:
+        engine.dispose()
+

@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from channels.base import InboundMessage
 from channels.sms import adapter as sms_adapter
 from core.db import messages
-from core.store import CaseStore, InboundDraft, InboundRecord
+from core.store.case_store import CaseStore, InboundDraft, InboundRecord
 from gateway.batching import GroupCommit
 from tests.core.helpers import random_moroccan_mobile, sid
 from tests.fixtures.gateway import Gateway
@@ -95,7 +95,7 @@ def _draft(**changes: str) -> InboundDraft:
 
 POISONED_DRAFTS = [
     ("an empty sender", {"sender": ""}),
-    ("an address kind the store does not know", {"address_kind": "fax"}),
+    ("a malformed address kind", {"address_kind": "Fax number!"}),
 ]
 
 

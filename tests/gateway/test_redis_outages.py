@@ -76,7 +76,7 @@ def test_status_change_while_redis_is_down_is_told_later(outage: tuple[Gateway, 
         citizen.say(message)
     reference = reference_in(citizen.say("1"))
     redis_server.stop()
-    from gateway.casework import change_status
+    from gateway.staff.case_actions import change_status
 
     change_status(gateway.runtime.store, gateway.connection, gateway.settings.queue_prefix, reference,
                   "in_progress", "officer", "")

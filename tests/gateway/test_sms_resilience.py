@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.db import contacts, messages
-from core.store import OutboundDraft
-from gateway.lanes import WorkLanes, send_work
+from core.db import messages
+from core.store.case_store import OutboundDraft
+from gateway.outbound.lanes import WorkLanes, send_work
 from tests.emulators.twilio import ScriptedFailure
 from tests.fixtures.gateway import Citizen, Gateway
 from tests.gateway.conftest import Hotline, reference_in, say_text, set_status, staff_token
@@ -133,9 +133,8 @@ def test_opted_out_at_twilio_marks_the_contact(gateway: Gateway, hotline: Hotlin
     hotline("case", "set-status", reference, "in_progress", "--note", "ok")
     gateway.run_jobs(until=lambda: bool(outbound_rows(gateway, citizen.phone))
                      and outbound_rows(gateway, citizen.phone)[0]["status"] == "failed")
-    with gateway.runtime.store.engine.connect() as connection:
-        opted_out = connection.execute(select(contacts.c.opted_out).where(contacts.c.phone == citizen.phone))
-        assert opted_out.scalar_one() is True
+    contact = gateway.runtime.store.find_contact(citizen.phone)
+    assert contact is not None and contact.opted_out is True
 
 
 def test_stop_and_start_keywords(gateway: Gateway, hotline: Hotline) -> None:

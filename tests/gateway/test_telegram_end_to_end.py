@@ -22,14 +22,14 @@ import requests
 from PIL import Image
 
 from core.config import MediaPolicy
-from core.queueing import ConsolePolicy
 from core.references import display
-from gateway.agentwork import Desk
-from gateway.casework import change_status
-from gateway.cli import main
-from gateway.lanes import WorkLanes
+from core.store.queue import ConsolePolicy
+from gateway.cli.commands import main
+from gateway.dialogue.sessions import SessionStore
+from gateway.outbound.lanes import WorkLanes
 from gateway.redis_clients import async_client
-from gateway.sessions import SessionStore
+from gateway.staff.case_actions import change_status
+from gateway.staff.desk import Desk
 from tests import telegram_updates as u
 from tests.emulators.server import ThreadedServer
 from tests.emulators.telegram import Failure, TelegramEmulator

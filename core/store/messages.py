@@ -1,0 +1,483 @@
+"""Messages in the store: inbound recorded once per provider id, outbound claimed once, delivery ranked.
+
+Inbound: `record_inbound` (contact and message in one transaction, deduplicated by provider id), then
+`finish_inbound` (processed, with the replies). A crash in between leaves the message in
+`pending_inbound` for replay. Outbound: a draft is recorded `queued`; a sender `claim_outbound`s it
+(queued|retrying -> sending, atomically, so a message queued twice goes out once), then marks it sent,
+retrying or failed. Provider status callbacks only ever move a message up the delivery ranks.
+
+Provider ids are unique per (channel, direction): for Telegram, whose message ids are per chat, record
+`"{chat_id}:{message_id}"` (or the update id for inbound).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core.db import contacts, messages
+from core.records import InboundDraft, InboundRecord, OutboundDraft, OutboundRow, PendingInbound, StaleOutbound
+from core.store.base import StoreBase, utcnow
+from core.store.contacts import ContactsMixin
+
+STATUS_RANK: dict[str, int] = {
+    "received": 0,
+    "queued": 0,
+    "accepted": 0,
+    "scheduled": 0,
+    "retrying": 0,
+    "sending": 1,
+    "sent": 2,
+    "failed": 3,
+    "undelivered": 3,
+    "canceled": 3,
+    "delivered": 4,
+    "read": 5,
+}
+"""Delivery statuses in order: a status only replaces one of a lower rank."""
+
+CLAIMABLE = ("queued", "retrying")
+PRIORITIES = ("replies", "bulk")
+
+
+def status_rank(status: str) -> int:
+    """The rank of a delivery status (unknown statuses rank 0)."""
+    return STATUS_RANK.get(status, 0)
+
+
+class MessagesMixin(ContactsMixin):
+    """Message operations of the case store."""
+
+    # -- inbound ---------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _inbound_statements(self) -> _InboundStatements:
+        return _InboundStatements(self)
+
+    def _existing_inbound(self, conn: Connection, channel: str, provider_message_id: str) -> InboundRecord | None:
+        row = conn.execute(
+            self._inbound_statements.existing, {"channel": channel, "provider_message_id": provider_message_id}
+        ).first()
+        if row is None:
+            return None
+        return InboundRecord(
+            message_id=row.id,
+            contact_id=row.contact_id,
+            duplicate=True,
+            processed=row.processed_at is not None,
+            language=row.language,
+            opted_out=bool(row.opted_out),
+        )
+
+    def record_inbound(
+        self,
+        channel: str,
+        sender: str,
+        recipient: str,
+        provider_message_id: str | None,
+        body: str,
+        received_at: datetime | None = None,
+        sender_name: str = "",
+        address_kind: str = "phone",
+        payload: dict[str, Any] | None = None,
+    ) -> InboundRecord:
+        """Record an inbound message and its contact in one transaction; a known provider id: duplicate."""
+        draft = InboundDraft(channel, sender, recipient, provider_message_id, body, received_at, sender_name,
+                             address_kind, payload)
+        return self.record_inbound_many([draft])[0]
+
+    def record_inbound_many(self, drafts: Sequence[InboundDraft]) -> list[InboundRecord]:
+        """Record several inbound messages in one transaction (a group commit of concurrent requests)."""
+        now = utcnow()
+        with self.write() as conn:
+            return [self._record_inbound_in(conn, draft, now) for draft in drafts]
+
+    def _record_inbound_in(self, conn: Connection, draft: InboundDraft, now: datetime) -> InboundRecord:
+        """The insert comes first (`ON CONFLICT DO NOTHING`): a repeat is the rare case, so it alone
+        pays for the extra lookup."""
+        contact = self.get_or_create_contact_in(conn, draft.sender, draft.address_kind, draft.sender_name, now)
+        row = conn.execute(
+            self._inbound_statements.insert,
+            {
+                "direction": "in",
+                "channel": draft.channel,
+                "contact_id": contact.id,
+                "provider_message_id": draft.provider_message_id,
+                "sender": draft.sender[:64],
+                "recipient": draft.recipient[:64],
+                "body": draft.body,
+                "payload": draft.payload,
+                "status": "received",
+                "status_rank": 0,
+                "attempts": 0,
+                "priority": "replies",
+                "created_at": draft.received_at or now,
+                "updated_at": now,
+            },
+        ).first()
+        if row is None and draft.provider_message_id is not None:
+            existing = self._existing_inbound(conn, draft.channel, draft.provider_message_id)
+            if existing is not None:
+                return existing
+        if row is None:  # pragma: no cover - only a provider id can conflict
+            raise RuntimeError("inbound message neither inserted nor found")
+        return InboundRecord(
+            message_id=row.id,
+            contact_id=contact.id,
+            duplicate=False,
+            processed=False,
+            language=contact.language,
+            opted_out=contact.opted_out,
+        )
+
+    def finish_inbound(self, message_id: int, replies: Sequence[OutboundDraft] = ()) -> list[int]:
+        """Mark an inbound message processed and record its replies, once: a second call records nothing."""
+        return self.finish_inbound_many([(message_id, replies)])[0] or []
+
+    def finish_inbound_many(self, items: Sequence[tuple[int, Sequence[OutboundDraft]]]) -> list[list[int] | None]:
+        """`finish_inbound` for several messages in one transaction: the reply ids of each, None for
+        a message another process finished first (whose replies are its to give)."""
+        now = utcnow()
+        done: list[list[int] | None] = []
+        with self.write() as conn:
+            for message_id, replies in items:
+                result = conn.execute(self._inbound_statements.finish, {"message_id": message_id, "now": now})
+                done.append(self._insert_outbound(conn, replies, now) if result.rowcount else None)
+        return done
+
+    def pending_inbound(self, older_than: datetime, limit: int = 100) -> list[PendingInbound]:
+        """Inbound messages recorded before `older_than` and never processed, oldest first."""
+        query = (
+            sa.select(messages, contacts.c.language, contacts.c.opted_out)
+            .select_from(messages.outerjoin(contacts, contacts.c.id == messages.c.contact_id))
+            .where(
+                messages.c.direction == "in",
+                messages.c.processed_at.is_(None),
+                messages.c.created_at < older_than,
+            )
+            .order_by(messages.c.created_at, messages.c.id)
+            .limit(limit)
+        )
+        with self.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            PendingInbound(
+                message_id=r.id,
+                channel=r.channel,
+                sender=r.sender,
+                recipient=r.recipient,
+                provider_message_id=r.provider_message_id,
+                body=r.body,
+                payload=r.payload,
+                contact_id=r.contact_id,
+                received_at=r.created_at,
+                language=r.language,
+                opted_out=bool(r.opted_out),
+            )
+            for r in rows
+        ]
+
+    def quarantine_inbound(self, message_id: int, error: str) -> None:
+        """Set aside an inbound message whose processing keeps failing: marked processed (so it is not
+        replayed for ever), `quarantined`, with its error, where supervisors see it."""
+        now = utcnow()
+        with self.write() as conn:
+            conn.execute(
+                sa.update(messages)
+                .where(messages.c.id == message_id, messages.c.direction == "in", messages.c.processed_at.is_(None))
+                .values(status="quarantined", error_code="quarantined", error_message=error[:500],
+                        processed_at=now, updated_at=now)
+            )
+
+    def quarantined_messages(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Messages set aside after failing repeatedly (inbound and outbound), newest first."""
+        query = (
+            sa.select(messages.c.id, messages.c.direction, messages.c.channel, messages.c.contact_id,
+                      messages.c.case_id, messages.c.error_message, messages.c.updated_at)
+            .where(messages.c.error_code == "quarantined")
+            .order_by(messages.c.updated_at.desc(), messages.c.id.desc())
+            .limit(limit)
+        )
+        with self.read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def is_processed(self, message_id: int) -> bool:
+        """True when the inbound message was processed (`finish_inbound` ran)."""
+        with self.read() as conn:
+            processed_at = conn.execute(sa.select(messages.c.processed_at).where(messages.c.id == message_id)).scalar()
+        return processed_at is not None
+
+    # -- outbound --------------------------------------------------------------------------------
+
+    def _insert_outbound(self, conn: Connection, drafts: Sequence[OutboundDraft], now: datetime) -> list[int]:
+        if not drafts:
+            return []
+        rows = []
+        for draft in drafts:
+            if draft.priority not in PRIORITIES:
+                raise ValueError(f"unknown priority {draft.priority!r} (expected one of {PRIORITIES})")
+            rows.append(
+                {
+                    "direction": "out",
+                    "channel": draft.channel,
+                    "contact_id": draft.contact_id,
+                    "case_id": draft.case_id,
+                    "provider_message_id": None,
+                    "sender": draft.sender[:64],
+                    "recipient": draft.recipient[:64],
+                    "body": draft.body,
+                    "payload": draft.payload,
+                    "status": draft.status,
+                    "status_rank": status_rank(draft.status),
+                    "attempts": 0,
+                    "priority": draft.priority,
+                    "created_at": now,
+                    "updated_at": now,
+                    "processed_at": None,
+                }
+            )
+        if len(rows) == 1:
+            return [conn.execute(self._inbound_statements.insert_one, rows[0]).scalar_one()]
+        stmt = sa.insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
+        return [row.id for row in conn.execute(stmt, rows)]
+
+    def record_outbound(self, drafts: Sequence[OutboundDraft]) -> list[int]:
+        """Record outbound messages (status updates, agent messages, reminders); their ids, in order."""
+        with self.write() as conn:
+            return self._insert_outbound(conn, drafts, utcnow())
+
+    def stale_outbound(self, older_than: datetime, lease_seconds: float, limit: int = 200) -> list[StaleOutbound]:
+        """Messages to queue again: still queued or retrying since before `older_than` (their work item
+        may have been lost with Redis), or claimed for sending longer ago than a lease (their worker
+        died); replies first. Queueing one that is still queued changes nothing."""
+        claimed_before = utcnow() - timedelta(seconds=lease_seconds)
+        query = (
+            sa.select(messages.c.id, messages.c.channel, messages.c.sender, messages.c.recipient,
+                      messages.c.priority)
+            .where(
+                messages.c.direction == "out",
+                sa.or_(
+                    sa.and_(messages.c.status.in_(CLAIMABLE), messages.c.updated_at < older_than),
+                    sa.and_(messages.c.status == "sending", messages.c.updated_at < claimed_before),
+                ),
+            )
+            .order_by(sa.case((messages.c.priority == "replies", 0), else_=1), messages.c.id)
+            .limit(limit)
+        )
+        with self.read() as conn:
+            return [StaleOutbound(r.id, r.channel, r.sender, r.recipient, r.priority) for r in conn.execute(query)]
+
+    def release_outbound(self, message_id: int) -> None:
+        """Give back a claimed message unsent (its send waits for the sender's pace)."""
+        with self.write() as conn:
+            conn.execute(
+                sa.update(messages)
+                .where(messages.c.id == message_id, messages.c.status == "sending")
+                .values(status="queued", status_rank=0, updated_at=utcnow())
+            )
+
+    def claim_outbound(self, message_id: int, lease_seconds: float = 60.0) -> OutboundRow | None:
+        """Take a queued or retrying message for sending, or one whose claim is older than a lease (its
+        worker died before it could say how the send went); None when it went out or is being sent.
+
+        The one window where a message can go twice: the provider took it, and the worker died before
+        `mark_sent` committed (a few milliseconds after the provider's answer)."""
+        return self.claim_outbound_many([(message_id, lease_seconds)])[0]
+
+    def claim_outbound_many(self, claims: Sequence[tuple[int, float]]) -> list[OutboundRow | None]:
+        """`claim_outbound` for several (message id, lease) in one transaction (a worker's group commit)."""
+        now = utcnow()
+        with self.write() as conn:
+            return [self._claim_in(conn, message_id, lease_seconds, now) for message_id, lease_seconds in claims]
+
+    def _claim_in(self, conn: Connection, message_id: int, lease_seconds: float, now: datetime) -> OutboundRow | None:
+        row = conn.execute(
+            sa.update(messages)
+            .where(
+                messages.c.id == message_id,
+                messages.c.direction == "out",
+                sa.or_(
+                    messages.c.status.in_(CLAIMABLE),
+                    sa.and_(messages.c.status == "sending",
+                            messages.c.updated_at < now - timedelta(seconds=lease_seconds)),
+                ),
+            )
+            .values(status="sending", status_rank=STATUS_RANK["sending"], updated_at=now)
+            .returning(
+                messages.c.id,
+                messages.c.channel,
+                messages.c.sender,
+                messages.c.recipient,
+                messages.c.body,
+                messages.c.payload,
+                messages.c.contact_id,
+                messages.c.case_id,
+                messages.c.priority,
+                messages.c.attempts,
+            )
+        ).first()
+        if row is None:
+            return None
+        flags = None
+        if row.contact_id is not None:
+            flags = conn.execute(
+                sa.select(contacts.c.opted_out, contacts.c.unreachable).where(contacts.c.id == row.contact_id)
+            ).first()
+        return OutboundRow(
+            message_id=row.id,
+            channel=row.channel,
+            sender=row.sender,
+            recipient=row.recipient,
+            body=row.body,
+            payload=row.payload,
+            contact_id=row.contact_id,
+            case_id=row.case_id,
+            priority=row.priority,
+            attempts=row.attempts,
+            opted_out=bool(flags.opted_out) if flags else False,
+            unreachable=bool(flags.unreachable) if flags else False,
+        )
+
+    def mark_sent(self, message_id: int, provider_message_id: str | None, provider_status: str = "sent") -> None:
+        """The provider took the message: store its id and status (Twilio's `queued` becomes `accepted`)."""
+        self.mark_sent_many([(message_id, provider_message_id, provider_status)])
+
+    def mark_sent_many(self, sent: Sequence[tuple[int, str | None, str]]) -> list[None]:
+        """`mark_sent` for several messages in one transaction (a worker's group commit)."""
+        now = utcnow()
+        with self.write() as conn:
+            for message_id, provider_message_id, provider_status in sent:
+                status = "accepted" if provider_status in ("queued", "", None) else provider_status
+                conn.execute(
+                    sa.update(messages)
+                    .where(messages.c.id == message_id)
+                    .values(
+                        provider_message_id=provider_message_id,
+                        status=status,
+                        status_rank=status_rank(status),
+                        attempts=messages.c.attempts + 1,
+                        error_code=None,
+                        error_message=None,
+                        updated_at=now,
+                    )
+                )
+        return [None] * len(sent)
+
+    def mark_retrying(self, message_id: int, error_code: str | None, error_message: str | None) -> int:
+        """A send failed and will be tried again; returns the attempts made so far."""
+        with self.write() as conn:
+            row = conn.execute(
+                sa.update(messages)
+                .where(messages.c.id == message_id)
+                .values(
+                    status="retrying",
+                    status_rank=STATUS_RANK["retrying"],
+                    attempts=messages.c.attempts + 1,
+                    error_code=_code(error_code),
+                    error_message=error_message,
+                    updated_at=utcnow(),
+                )
+                .returning(messages.c.attempts)
+            ).first()
+        return row.attempts if row is not None else 0
+
+    def mark_failed(
+        self, message_id: int, error_code: str | None, error_message: str | None, attempted: bool = True
+    ) -> None:
+        """A final failure (opted out, blocked, retries used up), visible to staff."""
+        attempts = messages.c.attempts + 1 if attempted else messages.c.attempts
+        with self.write() as conn:
+            conn.execute(
+                sa.update(messages)
+                .where(messages.c.id == message_id)
+                .values(
+                    status="failed",
+                    status_rank=STATUS_RANK["failed"],
+                    attempts=attempts,
+                    error_code=_code(error_code),
+                    error_message=error_message,
+                    updated_at=utcnow(),
+                )
+            )
+
+    def apply_delivery_status(
+        self, provider_message_id: str, status: str, error_code: str | None = None, channel: str | None = None,
+        opted_out: bool = False,
+    ) -> bool:
+        """Apply a provider status callback when it ranks above the stored one; True when it changed.
+        With `opted_out` (the carrier says the recipient unsubscribed) the contact is opted out too."""
+        rank = STATUS_RANK.get(status)
+        if rank is None or not provider_message_id:
+            return False
+        conditions = [
+            messages.c.provider_message_id == provider_message_id,
+            messages.c.direction == "out",
+            messages.c.status_rank < rank,
+        ]
+        if channel is not None:
+            conditions.append(messages.c.channel == channel)
+        values: dict[str, Any] = {"status": status, "status_rank": rank, "updated_at": utcnow()}
+        if error_code:
+            values["error_code"] = _code(error_code)
+        with self.write() as conn:
+            result = conn.execute(sa.update(messages).where(*conditions).values(values))
+            if opted_out:
+                conn.execute(
+                    sa.update(contacts)
+                    .where(contacts.c.id.in_(
+                        sa.select(messages.c.contact_id).where(messages.c.provider_message_id == provider_message_id,
+                                                               messages.c.direction == "out")))
+                    .values(opted_out=True)
+                )
+        return result.rowcount > 0
+
+    def message_status(self, message_id: int) -> dict[str, Any] | None:
+        """A message's delivery state (status, rank, attempts, error, provider id, processed_at), or None."""
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(
+                    messages.c.status,
+                    messages.c.status_rank,
+                    messages.c.attempts,
+                    messages.c.error_code,
+                    messages.c.error_message,
+                    messages.c.provider_message_id,
+                    messages.c.processed_at,
+                ).where(messages.c.id == message_id)
+            ).first()
+        return dict(row._mapping) if row is not None else None
+
+
+def _code(error_code: Any) -> str | None:
+    """An error code as stored (text, at most 32 characters)."""
+    return None if error_code in (None, "") else str(error_code)[:32]
+
+
+class _InboundStatements:
+    """The inbound path's statements, built once per store: SQLAlchemy then reuses their compiled form
+    instead of rebuilding and re-keying them for every message."""
+
+    def __init__(self, store: StoreBase) -> None:
+        self.existing = (
+            sa.select(messages.c.id, messages.c.contact_id, messages.c.processed_at, contacts.c.language,
+                      contacts.c.opted_out)
+            .select_from(messages.outerjoin(contacts, contacts.c.id == messages.c.contact_id))
+            .where(
+                messages.c.channel == sa.bindparam("channel"),
+                messages.c.direction == "in",
+                messages.c.provider_message_id == sa.bindparam("provider_message_id"),
+            )
+        )
+        self.insert = store.insert(messages).on_conflict_do_nothing().returning(messages.c.id)
+        self.insert_one = sa.insert(messages).returning(messages.c.id)
+        self.finish = (
+            sa.update(messages)
+            .where(messages.c.id == sa.bindparam("message_id"), messages.c.direction == "in",
+                   messages.c.processed_at.is_(None))
+            .values(processed_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
+        )

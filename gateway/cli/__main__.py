@@ -1,0 +1,7 @@
+"""`python -m gateway.cli`: the `hotline` command, for subprocesses that must use this interpreter."""
+
+import sys
+
+from gateway.cli.commands import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""Carry out what the dialogue asked for, against the case store, and answer with events.
+
+Runs in the store's thread pool. Every effect is safe to repeat: filing is keyed by the inbound
+message that confirmed it, so a replayed message never files a second case.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from conversations import model as m
+from core.store.case_store import CaseStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EffectScope:
+    """Who and where the effects are for."""
+
+    channel: str
+    contact_id: int
+    channel_address: str
+    source_message_id: int | None
+    now: datetime
+
+
+def apply_effects(store: CaseStore, effects: Iterable[m.Effect], scope: EffectScope) -> list[m.Event]:
+    """Apply each effect in order; the events they answer with, for the dialogue's next step."""
+    events: list[m.Event] = []
+    try:
+        for effect in effects:
+            event = _apply(store, effect, scope)
+            if event is not None:
+                events.append(event)
+    except SQLAlchemyError:
+        log.exception("case store failed while applying %s", type(effect).__name__)
+        events.append(m.ServiceUnavailable(at=scope.now))
+    return events
+
+
+def _administration_names(store: CaseStore, code: str | None) -> dict[str, str]:
+    for administration in store.deployment.administrations:
+        if administration.code == code:
+            return dict(administration.names)
+    return {}
+
+
+def _apply(store: CaseStore, effect: m.Effect, scope: EffectScope) -> m.Event | None:
+    now = scope.now
+    match effect:
+        case m.CreateCase(draft=draft):
+            record = store.create_case(
+                kind=draft.kind,
+                category_code=draft.category,
+                description=draft.description,
+                location_text=draft.location_text,
+                lat=draft.lat,
+                lon=draft.lon,
+                language=draft.language,
+                anonymous=draft.anonymous,
+                name=draft.name,
+                contact_id=scope.contact_id,
+                origin_channel=scope.channel,
+                channel_address=scope.channel_address,
+                source_message_id=scope.source_message_id,
+                now=now,
+            )
+            if draft.attachment_ids:
+                store.attach_to_case(record.id, draft.attachment_ids, "citizen", now)
+            if draft.callback:
+                store.add_case_note(record.id, f"callback: {draft.callback}", "citizen", now)
+            return m.CaseCreated(record.reference, _administration_names(store, record.administration_code), now)
+        case m.LookupCase(reference=reference):
+            found = store.get_case(reference)
+            if found is None:
+                return m.CaseNotFound(reference, now)
+            return m.CaseFound(reference, found.status, found.updated_at, now)
+        case m.RateCase(reference=reference, rating=rating):
+            store.rate_case(reference, rating, now)
+            return m.RatingRecorded(reference, rating, now)
+        case m.ReopenCase(reference=reference, reason=reason):
+            result = store.reopen_case(reference, reason, now)
+            if result == "reopened":
+                return m.CaseReopened(reference, now)
+            return m.ReopenRefused(reference, result, now)
+        case m.AttachMedia(reference=reference, attachment_ids=ids):
+            added = store.attach_media(reference, scope.contact_id, ids, now)
+            if added is None:
+                return m.CaseNotFound(reference, now)
+            return m.MediaAttached(reference, len(ids), now)
+        case m.CloseCase(reference=reference):
+            store.close_case(reference, "citizen", now)
+            return None
+        case m.RequestAgent(reason=reason):
+            store.request_agent(scope.channel, scope.contact_id, reason, now)
+            return None
+        case m.LinkPhone(phone=phone):
+            return m.PhoneLinked(store.link_phone(scope.contact_id, phone) if phone else "invalid", now)
+        case m.SetLanguage(language=language):
+            store.set_language(scope.contact_id, language)
+            return None
+    raise TypeError(f"unknown effect {effect!r}")

@@ -1,0 +1,1 @@
+"""The HTTP edge: the aiohttp application (every channel's webhooks, health, metrics) and its metrics."""
