@@ -3,6 +3,11 @@
 A channel knows its provider and nothing else. It turns a provider's HTTP request into
 `InboundMessage`s (pure), renders a synchronous reply where the provider wants one (TwiML), and sends
 an `OutboundMessage` (in a job). The gateway wires channels to the dialogue and the case store.
+
+What differs between channels is declared here, never tested by name elsewhere: `Capabilities` (what
+a channel shows, its windows, its pace, where a message goes when it cannot go here), and optional
+parts as protocols an adapter implements (`SubscriptionCheck` for a GET verification of the webhook,
+`WebhookRegistration`, `CallChannel`), checked once at start-up by `check_adapter`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -286,6 +291,9 @@ class OutboundMessage:
     request: tuple[str, str] | None = None
     """Ask for the citizen's `location` or `contact` (phone) with a button labelled as given, where the
     channel has such buttons (Telegram); others ignore it."""
+    by_person: bool = False
+    """Written by a person (an agent), sent after the reply window within the channel's
+    `person_window`: the channel marks it so (Messenger's `HUMAN_AGENT` tag)."""
 
 
 @dataclass(frozen=True)
@@ -346,6 +354,28 @@ class Capabilities:
     late_replies: bool = True
     """Whether a turn's replies still make sense sent later, when the turn is replayed after an
     outage. Not on a phone call: the caller has moved on, and its prompts are speech, not texts."""
+    templates: bool = False
+    """Approved templates may be sent outside `reply_window` (WhatsApp): a status notice goes as one."""
+    person_window: timedelta | None = None
+    """How long after the citizen's last message a person (not the bot) may still write, once
+    `reply_window` has closed (Messenger's human-agent tag: 7 days). None: no longer than it."""
+    fallback_channel: str | None = None
+    """The channel a message that cannot go here is sent on instead (WhatsApp -> SMS), to the
+    citizen's phone when they have one; None: it fails here."""
+    sender_rate: float | None = None
+    """Messages per second one of our senders (number, bot, page) may send; None: not paced."""
+    media_sender_rate: float | None = None
+    """The same for messages with media, where the provider is slower for them."""
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """What every adapter is built from: the environment (its credentials, base URLs, sender ids),
+    the deployment's phone region (for numbers written without a country code) and our public URL."""
+
+    env: Mapping[str, str]
+    region: str
+    public_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -367,12 +397,15 @@ class ChannelAdapter(abc.ABC):
     status_path: str | None = None
     """The route the provider posts delivery reports to, if it does (channels of one provider share it)."""
     address_kind: str = "phone"
-    """How the store keys the citizen's contact: `phone` (E.164) or `telegram` (user id)."""
+    """The kind of address the citizen has here (the store keys contacts by it): `phone` (E.164), or
+    the channel's own, such as `telegram` for a Telegram user id."""
+    display_names: ClassVar[Mapping[str, str]] = {}
+    """Language -> the channel's name as staff read it (the console's filters and labels)."""
 
     @classmethod
     @abc.abstractmethod
-    def from_env(cls, env: Mapping[str, str]) -> ChannelAdapter:
-        """Build the adapter from environment settings (credentials, base URLs, sender numbers)."""
+    def from_settings(cls, settings: ChannelSettings) -> ChannelAdapter:
+        """Build the adapter (credentials, base URLs and sender ids from `settings.env`)."""
 
     @abc.abstractmethod
     def verify(self, request: HttpRequest, public_url: str | None) -> bool:
@@ -412,6 +445,95 @@ class ChannelAdapter(abc.ABC):
         """Release network resources."""
 
 
+@runtime_checkable
+class SubscriptionCheck(Protocol):
+    """A provider that verifies our webhook with a GET on it before posting (Meta's `hub.challenge`)."""
+
+    def verify_subscription(self, query: Mapping[str, str]) -> Reply:
+        """The answer to the provider's verification request (403 when it is not ours)."""
+        ...
+
+
+@runtime_checkable
+class WebhookRegistration(Protocol):
+    """A provider our webhook URL is registered with by an API call (`hotline webhooks set`)."""
+
+    async def set_webhook(self, url: str) -> str:
+        """Register `url` (the provider's answer, for the operator)."""
+        ...
+
+    async def delete_webhook(self) -> str:
+        """Remove the registration (the provider's answer)."""
+        ...
+
+
+@runtime_checkable
+class CallChannel(Protocol):
+    """A channel that is a phone call: the gateway's call routes (`gateway.inbound.call_routes`)
+    drive the dialogue through it, one provider request per step of the call."""
+
+    call_steps: tuple[str, ...]
+    """The sub-paths of `webhook_path` the provider calls back at, one per step."""
+    recording_suffix: str
+    """What is added to a recording's URL to fetch its audio (the attachment's source)."""
+
+    def parse_call(self, request: HttpRequest) -> Any:
+        """The call request (caller, called, step, answer...), or None when it is not one."""
+        ...
+
+    def renderer(self, base: str) -> Any:
+        """What renders each answer of the call, its action URLs under `base`."""
+        ...
+
+    def message(self, call: Any, answer: str) -> InboundMessage:
+        """The caller's answer `answer` as a dialogue message."""
+        ...
+
+    def answer(self, call: Any, languages: list[str], base: str) -> InboundMessage | str:
+        """The call's input as a dialogue message, or a rendered answer the channel gives itself."""
+        ...
+
+    async def call_back(self, caller: str, ours: str, language: str) -> str:
+        """Phone `caller` from our number `ours` and put them through to a person; the call's id."""
+        ...
+
+
+OPTIONAL_PARTS = (SubscriptionCheck, WebhookRegistration, CallChannel)
+
+
+def check_adapter(adapter_class: type[ChannelAdapter], registry: ChannelRegistry) -> None:
+    """Refuse, at start-up, an adapter whose declarations do not hold together: a webhook path, a
+    well-formed address kind, a fallback channel that is registered, rates that are positive, and
+    every optional part it implements complete (a protocol's methods all there)."""
+    name = adapter_class.__name__
+    if not str(getattr(adapter_class, "webhook_path", "")).startswith("/"):
+        raise TypeError(f"{name}: webhook_path must be a route such as /webhooks/{{channel}}")
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", adapter_class.address_kind):
+        raise TypeError(f"{name}: address_kind {adapter_class.address_kind!r} is not a short lowercase name")
+    capabilities = adapter_class.capabilities
+    if capabilities.fallback_channel is not None and capabilities.fallback_channel not in registry.paths:
+        raise TypeError(f"{name}: fallback channel {capabilities.fallback_channel!r} is not registered")
+    for rate in (capabilities.sender_rate, capabilities.media_sender_rate, capabilities.recipient_rate):
+        if rate is not None and not rate > 0:
+            raise TypeError(f"{name}: a rate must be positive")
+    for part in OPTIONAL_PARTS:
+        wanted = [member for member in _members(part) if hasattr(adapter_class, member)]
+        if wanted and len(wanted) != len(_members(part)):
+            missing = sorted(set(_members(part)) - set(wanted))
+            raise TypeError(f"{name}: implements part of {part.__name__} but not {missing}")
+
+
+def implements(adapter: type[ChannelAdapter] | ChannelAdapter, part: type) -> bool:
+    """Whether an adapter (class or instance) has every member of an optional part (`OPTIONAL_PARTS`)."""
+    return all(hasattr(adapter, member) for member in _members(part))
+
+
+def _members(protocol: type) -> tuple[str, ...]:
+    """The attributes and methods a protocol declares."""
+    names = {*vars(protocol).get("__annotations__", {}), *vars(protocol)}
+    return tuple(sorted(n for n in names if not n.startswith("_")))
+
+
 def numbered_text(text: str, choices: Sequence[Choice]) -> str:
     """The choices as numbered lines under the text, for channels without buttons (SMS, voice)."""
     if not choices:
@@ -423,7 +545,7 @@ def numbered_text(text: str, choices: Sequence[Choice]) -> str:
 
 @dataclass
 class ChannelRegistry:
-    """Channel name -> adapter class path. Adding a channel is one line in `REGISTRY`."""
+    """Channel name -> adapter class path; the registered channels are `channels.registry.REGISTRY`."""
 
     paths: dict[str, str] = field(default_factory=dict)
 
@@ -436,16 +558,11 @@ class ChannelRegistry:
         """Registered channel names."""
         return list(self.paths)
 
+    def check(self) -> None:
+        """Import every registered adapter and check its declarations (`check_adapter`)."""
+        for name in self.paths:
+            check_adapter(self.adapter_class(name), self)
+
     def address_kinds(self) -> dict[str, str]:
         """Channel name -> the kind of address its citizens have (for the store)."""
         return {name: self.adapter_class(name).address_kind for name in self.paths}
-
-
-REGISTRY = ChannelRegistry(
-    {
-        "sms": "channels.sms.adapter:SmsChannel",
-        "whatsapp": "channels.whatsapp.adapter:WhatsAppChannel",
-        "telegram": "channels.telegram.adapter:TelegramChannel",
-        "ivr": "channels.ivr.adapter:VoiceChannel",
-    }
-)

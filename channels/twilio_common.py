@@ -26,6 +26,7 @@ from twilio.rest import Client
 
 from channels.base import (
     ChannelAdapter,
+    ChannelSettings,
     FetchedMedia,
     HttpRequest,
     MediaError,
@@ -245,16 +246,16 @@ class TwilioChannel(ChannelAdapter):
     through one client made on first use."""
 
     settings_type: Any
-    """The channel's settings class: `from_env(env)`, with a `twilio: TwilioSettings` field."""
+    """The channel's settings class: `from_env(env, region)`, with a `twilio: TwilioSettings` field."""
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
         self._rest: TwilioRest | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ChannelAdapter:
-        """Build from environment variables."""
-        return cls(cls.settings_type.from_env(env))
+    def from_settings(cls, settings: ChannelSettings) -> ChannelAdapter:
+        """Build from the environment's `TWILIO_*` variables and the deployment's region."""
+        return cls(cls.settings_type.from_env(settings.env, settings.region))
 
     def verify(self, request: HttpRequest, public_url: str | None) -> bool:
         """Twilio's signature over the URL it called (with its query) and the form parameters."""

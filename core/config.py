@@ -30,6 +30,15 @@ class ConfigError(ValueError):
     """The configuration is invalid; the message names the file and the offending key."""
 
 
+def checked_region(code: str, where: str) -> str:
+    """An ISO 3166 region phone numbers can be read in (`MA`, `EG`), upper-cased; `ConfigError`
+    naming `where` otherwise."""
+    region = code.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"{where}: unknown region {region!r} (an ISO 3166 code such as MA, EG)")
+    return region
+
+
 @dataclass(frozen=True)
 class Administration:
     """A body cases are routed to (a commune service, a regie, a ministry)."""
@@ -75,20 +84,16 @@ class OutboundPolicy:
 
     max_attempts: int = 6
     backoff_seconds: tuple[int, ...] = (5, 30, 120, 600, 1800)
-    rate_per_second: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
-    media_rate_per_second: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MEDIA_RATES))
+    rate_per_second: dict[str, float] = field(default_factory=dict)
+    """Channel -> messages per second one sender may send, where the deployment's provider account
+    allows another pace than the channel's own (`Capabilities.sender_rate`)."""
+    media_rate_per_second: dict[str, float] = field(default_factory=dict)
 
     def rate(self, channel: str, *, media: bool = False) -> float | None:
-        """Messages per second one sender may send on `channel` (None: not paced)."""
+        """The deployment's pace for one sender on `channel` (None: the channel's own applies)."""
         if media and channel in self.media_rate_per_second:
             return self.media_rate_per_second[channel]
         return self.rate_per_second.get(channel)
-
-
-DEFAULT_RATES = {"whatsapp": 10.0, "telegram": 30.0}
-"""Twilio's default WhatsApp sender throughput; Telegram's about 30 messages a second per bot."""
-DEFAULT_MEDIA_RATES = {"whatsapp": 1.5}
-"""Messages with media go slower (Twilio's documented ~1.5/s for WhatsApp media)."""
 
 DEFAULT_MEDIA_TYPES = (
     "image/jpeg", "image/png", "image/webp", "image/gif",
@@ -113,7 +118,8 @@ TEMPLATE_VARIABLES = ("reference", "status", "note", "administration", "text")
 
 @dataclass(frozen=True)
 class Template:
-    """An approved WhatsApp template: its Content SID and what fills its variables `{{1}}`, `{{2}}`..."""
+    """An approved message template (Twilio Content API, for WhatsApp): its Content SID and what fills
+    its variables `{{1}}`, `{{2}}`..."""
 
     content_sid: str
     variables: tuple[str, ...] = ()
@@ -126,9 +132,10 @@ class Template:
 
 
 @dataclass(frozen=True)
-class WhatsAppPolicy:
-    """Templates for messages sent outside WhatsApp's 24-hour window: language -> key -> template, the
-    key a status (`in_progress`, `answered`...), `status` for any status without its own, or `rating`."""
+class TemplatePolicy:
+    """One channel's templates for messages sent outside its reply window: language -> key ->
+    template, the key a status (`in_progress`, `answered`...), `status` for any status without its
+    own, or `rating`; keys starting with `agent` are what staff may send."""
 
     templates: dict[str, dict[str, Template]] = field(default_factory=dict)
 
@@ -167,7 +174,12 @@ class Deployment:
     opt_in_keywords: tuple[str, ...] = DEFAULT_OPT_IN
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     media: MediaPolicy = field(default_factory=MediaPolicy)
-    whatsapp: WhatsAppPolicy = field(default_factory=WhatsAppPolicy)
+    templates: dict[str, TemplatePolicy] = field(default_factory=dict)
+    """Channel -> its approved templates (channels whose adapter declares `templates`)."""
+
+    def templates_for(self, channel: str) -> TemplatePolicy:
+        """The templates of `channel` (none configured: an empty policy)."""
+        return self.templates.get(channel) or TemplatePolicy()
 
     def administration(self, code: str | None) -> Administration | None:
         """The administration with this code, or None."""
@@ -302,9 +314,10 @@ class _Parser:
         """The whole document."""
         top = self.mapping(raw, "(top level)")
         name = self.text(top.get("name"), "name")
-        region = self.text(top.get("default_region", "MA"), "default_region").upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise self.fail("default_region", f"unknown region {region!r} (an ISO 3166 code such as MA, EG)")
+        try:
+            region = checked_region(self.text(top.get("default_region", "MA"), "default_region"), "default_region")
+        except ConfigError as exc:
+            raise ConfigError(f"{self.source}: {exc}") from None
         langs = tuple(
             self.language(v, f"languages[{i}]")
             for i, v in enumerate(self.listing(top.get("languages", list(KNOWN_LANGUAGES)), "languages"))
@@ -324,7 +337,8 @@ class _Parser:
         profiles = self.profiles(top.get("profiles"), langs, default_language, admin_codes)
         outbound = self.outbound(top.get("outbound"))
         media = self.media(top.get("media"))
-        whatsapp = self.whatsapp(top.get("whatsapp"), langs)
+        templates = {str(channel): self.template_policy(table, f"templates.{channel}", langs)
+                     for channel, table in self.mapping(top.get("templates"), "templates").items()}
         return Deployment(
             name=name,
             default_region=region,
@@ -347,7 +361,7 @@ class _Parser:
             opt_in_keywords=self.keywords(top.get("opt_in_keywords"), "opt_in_keywords", DEFAULT_OPT_IN),
             outbound=outbound,
             media=media,
-            whatsapp=whatsapp,
+            templates=templates,
         )
 
     def administrations(self, value: Any, langs: tuple[str, ...]) -> tuple[Administration, ...]:
@@ -455,15 +469,13 @@ class _Parser:
         return OutboundPolicy(
             max_attempts=self.positive(entry.get("max_attempts", 6), "outbound.max_attempts"),
             backoff_seconds=tuple(self.positive(v, f"outbound.backoff_seconds[{i}]") for i, v in enumerate(backoff)),
-            rate_per_second=self.rates(entry.get("rate_per_second"), "outbound.rate_per_second", DEFAULT_RATES),
-            media_rate_per_second=self.rates(
-                entry.get("media_rate_per_second"), "outbound.media_rate_per_second", DEFAULT_MEDIA_RATES
-            ),
+            rate_per_second=self.rates(entry.get("rate_per_second"), "outbound.rate_per_second"),
+            media_rate_per_second=self.rates(entry.get("media_rate_per_second"), "outbound.media_rate_per_second"),
         )
 
-    def rates(self, value: Any, where: str, default: Mapping[str, float]) -> dict[str, float]:
-        """Channel -> messages per second (positive numbers), over the defaults."""
-        rates = dict(default)
+    def rates(self, value: Any, where: str) -> dict[str, float]:
+        """Channel -> messages per second (positive numbers)."""
+        rates: dict[str, float] = {}
         for channel, rate in self.mapping(value, where).items():
             if isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0:
                 raise self.fail(f"{where}.{channel}", f"expected a positive number, got {rate!r}")
@@ -493,15 +505,15 @@ class _Parser:
             or (10,),
         )
 
-    def whatsapp(self, value: Any, langs: tuple[str, ...]) -> WhatsAppPolicy:
-        """The `whatsapp` section: templates per language and status (or `status`, `rating`)."""
-        entry = self.mapping(value, "whatsapp")
+    def template_policy(self, value: Any, where_all: str, langs: tuple[str, ...]) -> TemplatePolicy:
+        """One channel's entry of `templates`: per language, a template per status (or `status`,
+        `rating`, `agent...`)."""
         templates: dict[str, dict[str, Template]] = {}
-        for lang, table in self.mapping(entry.get("templates"), "whatsapp.templates").items():
-            code = self.language(lang, f"whatsapp.templates.{lang}", langs)
+        for lang, table in self.mapping(value, where_all).items():
+            code = self.language(lang, f"{where_all}.{lang}", langs)
             templates[code] = {}
-            for key, item in self.mapping(table, f"whatsapp.templates.{lang}").items():
-                where = f"whatsapp.templates.{lang}.{key}"
+            for key, item in self.mapping(table, f"{where_all}.{lang}").items():
+                where = f"{where_all}.{lang}.{key}"
                 spec = self.mapping(item, where)
                 sid = self.text(spec.get("content_sid"), f"{where}.content_sid")
                 if not sid.startswith("HX"):
@@ -516,4 +528,4 @@ class _Parser:
                                         f"unknown variable {name!r} (known: {', '.join(TEMPLATE_VARIABLES)})")
                 label = self.text(spec.get("label"), f"{where}.label", required=False)
                 templates[code][str(key)] = Template(sid, variables, label)
-        return WhatsAppPolicy(templates)
+        return TemplatePolicy(templates)

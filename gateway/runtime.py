@@ -14,9 +14,10 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from channels.base import REGISTRY, ChannelAdapter
+from channels.base import ChannelAdapter, ChannelSettings
+from channels.registry import REGISTRY
 from conversations.model import CategoryOption, DialogueContext
-from core.config import Deployment, load_config
+from core.config import Deployment, checked_region, load_config
 from core.db import make_engine, migrate
 from core.store.case_store import CaseStore
 from gateway.settings import Settings
@@ -43,11 +44,20 @@ class Runtime:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(function, *args, **kwargs))
 
+    @property
+    def channel_settings(self) -> ChannelSettings:
+        """What every adapter is built from: the environment, the deployment's region, our URL."""
+        return ChannelSettings(self.settings.env, self.deployment.default_region, self.settings.public_url)
+
     def adapter(self, channel: str) -> ChannelAdapter:
         """The adapter of a registered channel, built on first use."""
         if channel not in self.adapters:
-            self.adapters[channel] = REGISTRY.adapter_class(channel).from_env(self.settings.env)
+            self.adapters[channel] = REGISTRY.adapter_class(channel).from_settings(self.channel_settings)
         return self.adapters[channel]
+
+    def channels(self) -> list[str]:
+        """The registered channels' names."""
+        return REGISTRY.names()
 
     def dialogue_for(self, recipient: str, channel: str | None = None) -> DialogueContext:
         """The dialogue context of the profile our number `recipient` belongs to; with `channel`, worded
@@ -94,9 +104,18 @@ def dialogue_context(deployment: Deployment, profile: Any = None) -> DialogueCon
     )
 
 
+def load_deployment(settings: Settings) -> Deployment:
+    """The deployment's configuration, its phone region overridden by `HOTLINE_DEFAULT_REGION` when
+    set: the one region the store, the dialogue and every adapter use."""
+    deployment = load_config(settings.config_path)
+    if settings.region:
+        deployment = replace(deployment, default_region=checked_region(settings.region, "HOTLINE_DEFAULT_REGION"))
+    return deployment
+
+
 def build_runtime(settings: Settings, *, prepare_database: bool = True) -> Runtime:
     """Load configuration, open (and migrate) the store."""
-    deployment = load_config(settings.config_path)
+    deployment = load_deployment(settings)
     engine = make_engine(settings.database_url)
     if prepare_database:
         migrate(engine)

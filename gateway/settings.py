@@ -17,6 +17,8 @@ class Settings:
     public_url: str | None = None
     config_path: str | None = None
     queue_prefix: str = "hotline"
+    region: str | None = None
+    """`HOTLINE_DEFAULT_REGION`: the phone region, over the configuration's `default_region`."""
     env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -30,9 +32,6 @@ class Settings:
             public_url=(env.get("HOTLINE_PUBLIC_URL") or "").rstrip("/") or None,
             config_path=env.get("HOTLINE_CONFIG") or None,
             queue_prefix=env.get("HOTLINE_QUEUE_PREFIX") or cls.queue_prefix,
+            region=(env.get("HOTLINE_DEFAULT_REGION") or "").strip().upper() or None,
             env=env,
         )
-
-    def status_callback_url(self) -> str | None:
-        """Where Twilio should report delivery: only known when the public URL is."""
-        return f"{self.public_url}/webhooks/twilio/status" if self.public_url else None

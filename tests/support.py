@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import requests
 from twilio.request_validator import RequestValidator
 
+from channels.base import ChannelSettings
 from core.phones import normalize_phone
 
 ACCOUNT_SID = "AC" + "0" * 30 + "01"
@@ -90,3 +91,8 @@ def post_signed(
     headers = {"X-Twilio-Signature": signature if signature is not None else sign(auth_token, signed_over, params),
                "User-Agent": "TwilioProxy/1.1"}
     return requests.post(base_url + path, data=params, headers=headers, timeout=30)
+
+
+def channel_settings(env: dict[str, str], region: str = "MA") -> ChannelSettings:
+    """What an adapter is built from, for a test building one alone (Morocco's numbers)."""
+    return ChannelSettings(env, region)

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
@@ -125,6 +126,8 @@ class VoiceChannel(TwilioChannel):
     name = "ivr"
     capabilities = Capabilities(synchronous_reply=True, max_text_length=1600, late_replies=False)
     webhook_path = "/webhooks/twilio/voice"
+    display_names: ClassVar[Mapping[str, str]] = {"ar": "مكالمة هاتفية", "fr": "Appel", "en": "Phone call"}
+    recording_suffix = RECORDING_SUFFIX
     status_path = "/webhooks/twilio/status"
     settings_type = VoiceSettings
     settings: VoiceSettings
@@ -250,9 +253,10 @@ class VoiceChannel(TwilioChannel):
         """Download a recording from Twilio's hosts only, with the account's basic auth."""
         return await fetch_media(self.settings.twilio, ref, max_bytes)
 
-    async def call(self, to: str, sender: str, twiml: str) -> str:
-        """Place an outbound call (staff calling a caller back) that runs `twiml`; its Call SID."""
-        created = await self.rest.call(lambda client: client.calls.create(to=to, from_=sender, twiml=twiml))
+    async def call_back(self, caller: str, ours: str, language: str) -> str:
+        """Phone a caller back from our number and put them through to a person; the Call SID."""
+        twiml = self.renderer("").call_back(language)
+        created = await self.rest.call(lambda client: client.calls.create(to=caller, from_=ours, twiml=twiml))
         return str(created.sid)
 
     async def send(self, message: OutboundMessage) -> SendResult:

@@ -47,8 +47,8 @@ class VoiceSettings:
     """Everything the voice channel needs to answer a call."""
 
     twilio: TwilioSettings
+    default_region: str
     sms_sender: str = ""
-    default_region: str = "MA"
     voices: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_VOICES))
     audio: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     areas: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -64,11 +64,11 @@ class VoiceSettings:
     gather_timeout: int = 6
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> VoiceSettings:
+    def from_env(cls, env: Mapping[str, str], region: str) -> VoiceSettings:
         """Build from the environment and the optional `HOTLINE_IVR_CONFIG` file."""
         path = env.get("HOTLINE_IVR_CONFIG")
         raw: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8")) if path else {}
-        return parse(raw or {}, env)
+        return parse(raw or {}, env, region)
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -87,7 +87,7 @@ def _seconds(value: Any, where: str, default: int) -> int:
     return value
 
 
-def parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> VoiceSettings:
+def parse(raw: Mapping[str, Any], env: Mapping[str, str], region: str) -> VoiceSettings:
     """Settings from a parsed YAML document and the environment."""
     top = _mapping(raw, "(top level)")
     voices = dict(DEFAULT_VOICES)
@@ -109,7 +109,7 @@ def parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> VoiceSettings:
     return VoiceSettings(
         twilio=TwilioSettings.from_env(env),
         sms_sender=env.get("TWILIO_SMS_FROM", ""),
-        default_region=env.get("HOTLINE_DEFAULT_REGION", "MA"),
+        default_region=region,
         voices=voices,
         audio=audio,
         areas=areas,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -30,16 +31,12 @@ class SmsSettings:
 
     twilio: TwilioSettings
     sender: str
-    default_region: str = "MA"
+    default_region: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SmsSettings:
-        """`TWILIO_*` and `TWILIO_SMS_FROM`; the region for local numbers from `HOTLINE_DEFAULT_REGION`."""
-        return cls(
-            twilio=TwilioSettings.from_env(env),
-            sender=env.get("TWILIO_SMS_FROM", ""),
-            default_region=env.get("HOTLINE_DEFAULT_REGION", "MA"),
-        )
+    def from_env(cls, env: Mapping[str, str], region: str) -> SmsSettings:
+        """`TWILIO_*` and `TWILIO_SMS_FROM`; `region` for numbers written without a country code."""
+        return cls(twilio=TwilioSettings.from_env(env), sender=env.get("TWILIO_SMS_FROM", ""), default_region=region)
 
 
 class SmsChannel(TwilioChannel):
@@ -48,6 +45,7 @@ class SmsChannel(TwilioChannel):
     name = "sms"
     capabilities = Capabilities(synchronous_reply=True, max_text_length=1600)
     webhook_path = "/webhooks/twilio/sms"
+    display_names: ClassVar[Mapping[str, str]] = {"ar": "رسائل قصيرة", "fr": "SMS", "en": "SMS"}
     status_path = "/webhooks/twilio/status"
     settings_type = SmsSettings
     settings: SmsSettings

@@ -29,7 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
@@ -49,6 +49,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from channels.base import (
     Capabilities,
     ChannelAdapter,
+    ChannelSettings,
     FetchedMedia,
     HttpRequest,
     InboundMessage,
@@ -106,18 +107,18 @@ class TelegramSettings:
 
     token: str
     webhook_secret: str
+    default_region: str
     api_base: str = DEFAULT_API_BASE
-    default_region: str = "MA"
     timeout: float = 10.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> TelegramSettings:
+    def from_env(cls, env: Mapping[str, str], region: str) -> TelegramSettings:
         """`TELEGRAM_BOT_TOKEN`, `TELEGRAM_WEBHOOK_SECRET`, `TELEGRAM_API_BASE` (emulator base URL)."""
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN", ""),
             webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", ""),
+            default_region=region,
             api_base=(env.get("TELEGRAM_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
-            default_region=env.get("HOTLINE_DEFAULT_REGION", "MA"),
         )
 
     @property
@@ -329,18 +330,20 @@ class TelegramChannel(ChannelAdapter):
     address_kind = "telegram"
     capabilities = Capabilities(
         buttons=True, media=True, location_pins=True, synchronous_reply=False, max_text_length=MAX_TEXT,
-        recipient_rate=1.0,
+        recipient_rate=1.0, sender_rate=30.0,
     )
+    """Telegram's limits: about one message a second per chat, 30 a second per bot."""
     webhook_path = "/webhooks/telegram"
+    display_names: ClassVar[Mapping[str, str]] = {"ar": "تيليغرام", "fr": "Telegram", "en": "Telegram"}
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
         self._bots: dict[int, Bot] = {}
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> TelegramChannel:
-        """Build from environment variables."""
-        return cls(TelegramSettings.from_env(env))
+    def from_settings(cls, settings: ChannelSettings) -> TelegramChannel:
+        """Build from the environment's `TELEGRAM_*` variables."""
+        return cls(TelegramSettings.from_env(settings.env, settings.region))
 
     # -- inbound -----------------------------------------------------------------------------------
 
@@ -537,16 +540,25 @@ class TelegramChannel(ChannelAdapter):
 
     # -- webhook registration ----------------------------------------------------------------------
 
-    async def set_webhook(self, url: str) -> bool:
-        """Register `url` with the secret token and the update types we handle."""
+    async def set_webhook(self, url: str) -> str:
+        """Register `url` with the secret token and the update types we handle (`ValueError` for a
+        setting Telegram would refuse, `TelegramError` for its refusal)."""
+        secret = self.settings.webhook_secret
+        if not self.settings.token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        if not secret or len(secret) > 256 or not all(c.isalnum() or c in "_-" for c in secret):
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         async with self._fresh_bot() as bot:
-            return await bot.set_webhook(url=url, secret_token=self.settings.webhook_secret,
-                                         allowed_updates=list(ALLOWED_UPDATES))
+            await bot.set_webhook(url=url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))
+        return f"updates: {', '.join(ALLOWED_UPDATES)}"
 
-    async def delete_webhook(self) -> bool:
+    async def delete_webhook(self) -> str:
         """Remove the webhook."""
+        if not self.settings.token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         async with self._fresh_bot() as bot:
-            return await bot.delete_webhook()
+            await bot.delete_webhook()
+        return "deleted"
 
     def _fresh_bot(self) -> Bot:
         return Bot(self.settings.token, base_url=f"{self.settings.api_base}/bot",

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -51,15 +51,15 @@ class WhatsAppSettings:
 
     twilio: TwilioSettings
     sender: str
-    default_region: str = "MA"
+    default_region: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> WhatsAppSettings:
+    def from_env(cls, env: Mapping[str, str], region: str) -> WhatsAppSettings:
         """`TWILIO_*` and `TWILIO_WHATSAPP_FROM` (with or without `whatsapp:`)."""
         return cls(
             twilio=TwilioSettings.from_env(env),
             sender=strip_channel_prefix(env.get("TWILIO_WHATSAPP_FROM", "")),
-            default_region=env.get("HOTLINE_DEFAULT_REGION", "MA"),
+            default_region=region,
         )
 
 
@@ -108,9 +108,13 @@ class WhatsAppChannel(TwilioChannel):
     name = "whatsapp"
     capabilities = Capabilities(
         media=True, location_pins=True, synchronous_reply=True, max_text_length=MAX_BODY,
-        reply_window=timedelta(hours=24),
+        reply_window=timedelta(hours=24), templates=True, fallback_channel="sms",
+        sender_rate=10.0, media_sender_rate=1.5,
     )
+    """Free-form only within 24 h of the citizen's last message, approved templates after it (FACTS.md);
+    Twilio's default WhatsApp throughput is 10 messages a second per sender, about 1.5 with media."""
     webhook_path = "/webhooks/twilio/whatsapp"
+    display_names: ClassVar[Mapping[str, str]] = {"ar": "واتساب", "fr": "WhatsApp", "en": "WhatsApp"}
     status_path = "/webhooks/twilio/status"
     settings_type = WhatsAppSettings
     settings: WhatsAppSettings

@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     set_webhook = telegram.add_parser("set-webhook", help="register the webhook with the secret token")
     set_webhook.add_argument("--url", default="", help="default: HOTLINE_PUBLIC_URL + /webhooks/telegram")
     telegram.add_parser("delete-webhook", help="remove the webhook")
+    webhooks = commands.add_parser("webhooks", help="register a channel's webhook with its provider").add_subparsers(
+        dest="webhooks_command", required=True)
+    register = webhooks.add_parser("set", help="register HOTLINE_PUBLIC_URL + the channel's route (or --url)")
+    register.add_argument("channel")
+    register.add_argument("--url", default="")
+    webhooks.add_parser("delete", help="remove the registration").add_argument("channel")
     return parser
 
 
@@ -76,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "serve": _serve, "worker": _worker, "run": _run, "migrate": _migrate,
         "staff": _staff, "case": _case, "demo": _demo, "telegram": _telegram,
+        "webhooks": _webhooks,
     }[args.command]
     try:
         return handler(settings, args)
@@ -246,11 +253,20 @@ def _case_text(document: dict[str, Any]) -> str:
 
 
 def _telegram(settings: Settings, args: argparse.Namespace) -> int:
+    """`hotline telegram set-webhook|delete-webhook`: `hotline webhooks` for the Telegram bot."""
     from gateway.cli.webhooks import delete_webhook, set_webhook
 
     if args.telegram_command == "set-webhook":
-        return set_webhook(settings, args.url)
-    return delete_webhook(settings)
+        return set_webhook(settings, "telegram", args.url)
+    return delete_webhook(settings, "telegram")
+
+
+def _webhooks(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.cli.webhooks import delete_webhook, set_webhook
+
+    if args.webhooks_command == "set":
+        return set_webhook(settings, args.channel, args.url)
+    return delete_webhook(settings, args.channel)
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,60 +1,68 @@
-"""`hotline telegram set-webhook` / `delete-webhook`: register our route with Telegram, with the secret
-token it must send back and the update types the bot handles."""
+"""`hotline webhooks set|delete CHANNEL` (and `hotline telegram set-webhook`): register our route with
+a provider that is told where to post by an API call (`WebhookRegistration`)."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 
-from telegram.error import TelegramError
-
-from channels.base import REGISTRY
-from channels.telegram.adapter import ALLOWED_UPDATES, TelegramChannel
+from channels.base import ChannelAdapter, WebhookRegistration, implements
+from channels.registry import REGISTRY
+from gateway.runtime import load_deployment
 from gateway.settings import Settings
 
 
-def _adapter(settings: Settings) -> TelegramChannel | None:
-    adapter = REGISTRY.adapter_class("telegram").from_env(settings.env)
-    assert isinstance(adapter, TelegramChannel)
-    if not adapter.settings.token:
-        print("hotline: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+def _registering(settings: Settings, channel: str) -> ChannelAdapter | None:
+    if channel not in REGISTRY.names():
+        print(f"hotline: no channel {channel!r} (registered: {', '.join(REGISTRY.names())})", file=sys.stderr)
         return None
-    return adapter
+    adapter_class = REGISTRY.adapter_class(channel)
+    if not implements(adapter_class, WebhookRegistration):
+        print(f"hotline: {channel} webhooks are configured at the provider, not registered from here",
+              file=sys.stderr)
+        return None
+    from channels.base import ChannelSettings
+
+    deployment = load_deployment(settings)
+    return adapter_class.from_settings(ChannelSettings(settings.env, deployment.default_region, settings.public_url))
 
 
-def set_webhook(settings: Settings, url: str = "") -> int:
-    """Point the bot's webhook at `url` (default: the public URL's Telegram route); the exit code."""
-    adapter = _adapter(settings)
+def set_webhook(settings: Settings, channel: str, url: str = "") -> int:
+    """Point the channel's webhook at `url` (default: the public URL and the channel's route); the exit code."""
+    adapter = _registering(settings, channel)
     if adapter is None:
         return 2
-    secret = adapter.settings.webhook_secret
-    if not secret or len(secret) > 256 or not all(c.isalnum() or c in "_-" for c in secret):
-        print("hotline: TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -",
-              file=sys.stderr)
-        return 2
-    target = url or (f"{settings.public_url}{TelegramChannel.webhook_path}" if settings.public_url else "")
+    assert isinstance(adapter, WebhookRegistration)
+    target = url or (f"{settings.public_url}{adapter.webhook_path}" if settings.public_url else "")
     if not target.startswith("https://") and not target.startswith("http://127.0.0.1"):
-        print("hotline: give --url https://... or set HOTLINE_PUBLIC_URL (Telegram calls HTTPS only)",
+        print("hotline: give --url https://... or set HOTLINE_PUBLIC_URL (providers call HTTPS only)",
               file=sys.stderr)
         return 2
     try:
-        asyncio.run(adapter.set_webhook(target))
-    except TelegramError as exc:
-        print(f"hotline: Telegram refused the webhook: {exc}", file=sys.stderr)
+        said = asyncio.run(adapter.set_webhook(target))
+    except ValueError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the provider's own error type: its message is what the operator needs
+        print(f"hotline: {channel} refused the webhook: {exc}", file=sys.stderr)
         return 1
-    print(f"webhook set: {target} (updates: {', '.join(ALLOWED_UPDATES)})")
+    print(f"webhook set: {target} ({said})")
     return 0
 
 
-def delete_webhook(settings: Settings) -> int:
-    """Remove the bot's webhook; the exit code."""
-    adapter = _adapter(settings)
+def delete_webhook(settings: Settings, channel: str) -> int:
+    """Remove the channel's webhook registration; the exit code."""
+    adapter = _registering(settings, channel)
     if adapter is None:
         return 2
+    assert isinstance(adapter, WebhookRegistration)
     try:
         asyncio.run(adapter.delete_webhook())
-    except TelegramError as exc:
-        print(f"hotline: Telegram refused: {exc}", file=sys.stderr)
+    except ValueError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        print(f"hotline: {channel} refused: {exc}", file=sys.stderr)
         return 1
     print("webhook deleted")
     return 0

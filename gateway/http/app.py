@@ -20,7 +20,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from channels.base import REGISTRY, ChannelAdapter, HttpRequest
+from channels.base import CallChannel, ChannelAdapter, HttpRequest, SubscriptionCheck, implements
+from channels.registry import REGISTRY
 from core.store.queue import ConsolePolicy
 from gateway.dialogue.sessions import SessionStore
 from gateway.http import metrics
@@ -66,13 +67,16 @@ def create_app(
     app.cleanup_ctx.append(desk_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", prometheus_metrics)
+    REGISTRY.check()
     status_routes: set[str] = set()
     for name in REGISTRY.names():
         adapter_class = REGISTRY.adapter_class(name)
-        if getattr(adapter_class, "call_steps", None):
+        if implements(adapter_class, CallChannel):
             add_call_routes(app, name, adapter_class.webhook_path, adapter_class.call_steps)
         else:
             app.router.add_post(adapter_class.webhook_path, _webhook_handler(name))
+        if implements(adapter_class, SubscriptionCheck):
+            app.router.add_get(adapter_class.webhook_path, _subscription_handler(name))
         if adapter_class.status_path and adapter_class.status_path not in status_routes:
             status_routes.add(adapter_class.status_path)
             app.router.add_post(adapter_class.status_path, _status_handler(name))
@@ -210,6 +214,21 @@ def _webhook_handler(channel: str):
             replies.extend(result.replies)
         reply = adapter.acknowledge(incoming, replies)
         metrics.WEBHOOKS.labels(request.path).observe(time.perf_counter() - started)
+        return web.Response(status=reply.status, body=reply.body.encode(), content_type=reply.content_type,
+                            charset="utf-8")
+
+    return handler
+
+
+def _subscription_handler(channel: str):
+    """The provider's GET on a webhook route, verifying it is ours before it posts (`SubscriptionCheck`)."""
+    async def handler(request: web.Request) -> web.Response:
+        adapter = request.app[RUNTIME].adapter(channel)
+        assert isinstance(adapter, SubscriptionCheck)
+        query = {key: request.query.get(key, "") for key in request.query}
+        reply = adapter.verify_subscription(query)
+        if reply.status >= 400:
+            metrics.REJECTED.labels(request.path).inc()
         return web.Response(status=reply.status, body=reply.body.encode(), content_type=reply.content_type,
                             charset="utf-8")
 

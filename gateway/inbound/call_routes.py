@@ -22,9 +22,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from channels.base import Choice, OutboundMessage
-from channels.ivr.adapter import RECORDING_SUFFIX, CallRequest, VoiceChannel
-from channels.ivr.twiml import TurnView
+from channels.base import CallChannel, Choice, OutboundMessage
 from conversations import model as m
 from conversations.catalog import text as catalog_text
 from conversations.prompts import prompt
@@ -57,7 +55,7 @@ def _call_handler(channel: str):
 
         app = request.app
         adapter = app[RUNTIME].adapter(channel)
-        assert isinstance(adapter, VoiceChannel)
+        assert isinstance(adapter, CallChannel)
         incoming = await http_request(request)
         public_url = app[SETTINGS].public_url
         if not adapter.verify(incoming, public_url):
@@ -83,7 +81,7 @@ def _call_handler(channel: str):
 class Calls:
     """One voice request's work, with the app's shared resources."""
 
-    def __init__(self, app: web.Application, channel: str, adapter: VoiceChannel, base: str) -> None:
+    def __init__(self, app: web.Application, channel: str, adapter: CallChannel, base: str) -> None:
         self.app = app
         self.channel = channel
         self.adapter = adapter
@@ -99,7 +97,7 @@ class Calls:
         first = [context.default_language] if context.default_language in context.languages else []
         return list(dict.fromkeys([*first, *context.languages]))
 
-    async def respond(self, call: CallRequest) -> str:
+    async def respond(self, call: Any) -> str:
         """The TwiML answering one step of the call."""
         languages = list(dict.fromkeys(self.languages(call.called)))
         language = call.language or languages[0]
@@ -119,7 +117,7 @@ class Calls:
             return answer
         return await self.turn(call, answer)
 
-    async def repeat(self, call: CallRequest, language: str) -> str:
+    async def repeat(self, call: Any, language: str) -> str:
         """After a reference or a status: 1 hears it again, 2 the menu, 0 a person; silence ends the call."""
         digits = call.digits or ""
         if digits == "1":
@@ -131,7 +129,7 @@ class Calls:
             return self.renderer.after_agent(language)
         return self.renderer.ask_again([], call.view("menu", language, repeats=call.repeats + 1), "repeat")
 
-    async def turn(self, call: CallRequest, message: Any) -> str:
+    async def turn(self, call: Any, message: Any) -> str:
         """Run the caller's answer through the dialogue and render what it says and asks next."""
         result = await self.processor.process(message)
         context = self.runtime.dialogue_for(call.called, self.channel)
@@ -146,12 +144,12 @@ class Calls:
         else:
             replies = result.replies
             await self.after_turn(call, session, result.contact_id)
-        view = TurnView(state=session.state.value, language=session.language or context.default_language,
-                        misses=session.misses, max_misses=context.max_misses, turn=call.turn)
+        view = call.view(session.state.value, session.language or context.default_language,
+                         misses=session.misses, max_misses=context.max_misses, repeats=0)
         await self.remember(call.call_sid, replies)
         return self.renderer.turn(replies, view)
 
-    async def after_turn(self, call: CallRequest, session: m.Session, contact_id: int | None) -> None:
+    async def after_turn(self, call: Any, session: m.Session, contact_id: int | None) -> None:
         """Keep what was collected for a person; text a newly filed reference to a mobile caller."""
         store = self.runtime.store
         if contact_id is None:
@@ -169,7 +167,7 @@ class Calls:
         if first:
             await self.runtime.db(self.text_reference, call, reference, contact_id, session.language)
 
-    def text_reference(self, call: CallRequest, reference: str, contact_id: int, language: str | None) -> None:
+    def text_reference(self, call: Any, reference: str, contact_id: int, language: str | None) -> None:
         """Record the reference as a text to the caller and queue its sending (a blocking call)."""
         store = self.runtime.store
         case = store.get_case(reference)
@@ -209,7 +207,7 @@ class Calls:
         return [OutboundMessage(self.channel, "", "", item["text"], tuple(Choice(k, v) for k, v in item["choices"]),
                                 asks=item["asks"], lead=item["lead"]) for item in json.loads(raw or "[]")]
 
-    async def status(self, call: CallRequest) -> None:
+    async def status(self, call: Any) -> None:
         """The call is over: a complaint left half-way goes to the queue as abandoned; the dialogue resets."""
         if not call.ended:
             return
@@ -224,10 +222,11 @@ class Calls:
                                           "abandoned" if mid_complaint else None)
             held.session, held.changed = m.Session(language=session.language), True
 
-    async def recording(self, call: CallRequest) -> None:
-        """Twilio says a recording is ready (download it now) or will never be (the attachment failed)."""
+    async def recording(self, call: Any) -> None:
+        """The provider says a recording is ready (download it now) or will never be (the attachment failed)."""
         store = self.runtime.store
-        attachment_id = await self.runtime.db(store.pending_attachment_by_source, call.recording_url + RECORDING_SUFFIX)
+        source = call.recording_url + self.adapter.recording_suffix
+        attachment_id = await self.runtime.db(store.pending_attachment_by_source, source)
         if attachment_id is None:
             return
         if call.recording_status == "completed":
@@ -236,7 +235,7 @@ class Calls:
             await self.runtime.db(store.media_not_stored, attachment_id, "failed", f"recording {call.recording_status}")
 
 
-def collected(session: m.Session, call: CallRequest) -> dict[str, Any]:
+def collected(session: m.Session, call: Any) -> dict[str, Any]:
     """What the call collected, for the person who takes it over or calls back."""
     data = session.data
     found = {

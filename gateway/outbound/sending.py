@@ -18,7 +18,7 @@ from core.records import OutboundDraft, OutboundRow
 from core.references import display
 from gateway.dialogue.effects import EffectScope
 from gateway.dialogue.turns import Addressed, DialogueTurns, drafts_for
-from gateway.outbound.fallback import may_fall_back, notice_payload, prepare, send_by_sms
+from gateway.outbound.fallback import may_fall_back, notice_payload, prepare, send_on_fallback
 from gateway.outbound.lanes import now_ms
 from gateway.outbound.worker import Done, Later, Verdict, Wait, WorkItem
 from gateway.runtime import Runtime
@@ -67,18 +67,20 @@ async def _send_claimed(item: WorkItem, row: OutboundRow) -> Verdict:
         await count.incr("outbound", channel=row.channel, outcome="opted_out")
         return Done()
     adapter = runtime.adapter(row.channel)
-    prepared = await runtime.db(prepare, runtime, row, runtime.settings.status_callback_url())
+    prepared = await runtime.db(prepare, runtime, row)
     if prepared.message is None:
         await runtime.db(store.mark_failed, message_id, "window_closed", prepared.fallback, False)
-        if may_fall_back(row.channel, row.payload):
-            await send_by_sms(item, message_id, row.contact_id, row.case_id, row.recipient, row.body,
-                              prepared.fallback or "window closed")
+        if may_fall_back(runtime, row.channel, row.payload):
+            await send_on_fallback(item, message_id, row.contact_id, row.case_id, row.channel, row.body,
+                                   prepared.fallback or "window closed")
             await count.incr("outbound", channel=row.channel, outcome="fell_back")
         else:
             await count.incr("outbound", channel=row.channel, outcome="failed")
         return Done()
     outbound = prepared.message
-    nominal = runtime.deployment.outbound.rate(row.channel, media=bool(outbound.media_urls))
+    media = bool(outbound.media_urls)
+    nominal = runtime.deployment.outbound.rate(row.channel, media=media) or (
+        (media and adapter.capabilities.media_sender_rate) or adapter.capabilities.sender_rate)
     rate = nominal * PACE_MARGIN if nominal else None
     booked = item.booked_ms is not None and -5 <= now_ms() - item.booked_ms <= PACE_LATE_MS
     if rate and not booked:
@@ -117,8 +119,8 @@ async def _after_failure(item: WorkItem, row: OutboundRow, error: SendError) -> 
         return Later(delay)
     await runtime.db(store.mark_failed, message_id, error.code, str(error))
     await count.incr("outbound", channel=channel, outcome="opted_out" if error.opted_out else "failed")
-    if not error.opted_out and may_fall_back(channel, row.payload):
-        await send_by_sms(item, message_id, contact_id, row.case_id, row.recipient, row.body, str(error))
+    if not error.opted_out and may_fall_back(runtime, channel, row.payload):
+        await send_on_fallback(item, message_id, contact_id, row.case_id, channel, row.body, str(error))
     return Done()
 
 

@@ -183,9 +183,10 @@ class Dispatcher:
             if self._inflight:
                 await asyncio.wait(list(self._inflight), timeout=self.lease.total_seconds())
 
-    async def drain(self, timeout: float = 15.0, settle: float = 1.1) -> None:
+    async def drain(self, timeout: float = 15.0, settle: float = 1.5) -> None:
         """Work until nothing runs and nothing is due within `settle` seconds, a lane paced for its
-        citizen (one message a second on Telegram) included (tests, `hotline worker --burst`)."""
+        citizen (one message a second on Telegram, and the sender's own pace on top) included
+        (tests, `hotline worker --burst`)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             next_due = await self.round()

@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from channels.base import SendError
+from channels.base import CallChannel, SendError
 from conversations import model as m
 from core import references
 from core.records import OutboundDraft, Staff
@@ -31,13 +31,9 @@ from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-WHATSAPP_WINDOW = timedelta(hours=24)
-"""Free-form WhatsApp messages only within 24 h of the citizen's last message (FACTS.md)."""
-
-
-VOICE_CHANNEL = "ivr"
 CALL_BACK_WAYS = ("call", "called")
-"""`call`: an outbound call through Twilio; `called`: the agent phoned another way (a note)."""
+"""`call`: an outbound call through the call channel's provider; `called`: the agent phoned another
+way (a note)."""
 
 
 class Refused(Exception):
@@ -130,11 +126,14 @@ class Desk:
         return await self.sessions.peek(conversation.channel, addresses[0])
 
     async def reply_window(self, conversation: Conversation, now: datetime | None = None) -> datetime | None:
-        """When free-form messages stop being allowed (WhatsApp's 24 h); None on other channels."""
-        if conversation.channel != "whatsapp":
+        """When a person may no longer write freely on the conversation's channel (its reply window,
+        or the longer window it gives people); None on channels without one."""
+        capabilities = self.runtime.adapter(conversation.channel).capabilities
+        window = capabilities.person_window or capabilities.reply_window
+        if window is None:
             return None
         addresses = await self.db(self.runtime.store.citizen_addresses, conversation.channel, conversation.contact_id)
-        return addresses[2] + WHATSAPP_WINDOW if addresses is not None else now
+        return addresses[2] + window if addresses is not None else now
 
     # -- stepping the citizen's dialogue ---------------------------------------------------------
 
@@ -207,8 +206,9 @@ class Desk:
         now = datetime.now(UTC)
         window = await self.reply_window(conversation, now)
         if window is not None and now > window:
-            raise Refused(409, "window_closed",
-                          "the citizen last wrote more than 24 hours ago: only approved WhatsApp templates may be sent")
+            templates = self.runtime.adapter(conversation.channel).capabilities.templates
+            raise Refused(409, "window_closed", "the citizen last wrote too long ago for a free message here"
+                          + (": only approved templates may be sent" if templates else ""))
         store = self.runtime.store
         addresses = await self.db(store.citizen_addresses, conversation.channel, conversation.contact_id)
         if addresses is None:
@@ -221,12 +221,13 @@ class Desk:
         await self.db(store.touch_conversation, conversation_id)
         return message_id
 
-    def templates_for(self, channel: str, language: str) -> list[dict[str, str]]:
-        """The approved templates an agent may send on `channel` in `language` (WhatsApp only)."""
-        if channel != "whatsapp":
-            return []
+    def templates_for(self, channel: str, language: str) -> list[dict[str, str]] | None:
+        """The approved templates an agent may send on `channel` in `language`; None on a channel
+        without templates."""
+        if not self.runtime.adapter(channel).capabilities.templates:
+            return None
         return [{"key": key, "label": template.label or key}
-                for key, template in self.runtime.deployment.whatsapp.agent_templates(language)]
+                for key, template in self.runtime.deployment.templates_for(channel).agent_templates(language)]
 
     async def citizen_language(self, conversation: Conversation) -> str:
         """The language the citizen's dialogue is in."""
@@ -235,12 +236,12 @@ class Desk:
                 or self.runtime.deployment.default_language)
 
     async def send_template(self, staff: Staff, conversation_id: int, key: str, text: str = "") -> int:
-        """Send an approved WhatsApp template (what an agent may still send once the 24 h window has
+        """Send an approved template (what an agent may still send once the channel's reply window has
         closed); `text` fills its `text` variable. The message id."""
         conversation = await self.conversation(conversation_id)
         self._holder(staff, conversation)
         language = await self.citizen_language(conversation)
-        offered = {item["key"]: item["label"] for item in self.templates_for(conversation.channel, language)}
+        offered = {item["key"]: item["label"] for item in self.templates_for(conversation.channel, language) or []}
         if key not in offered:
             choices = ", ".join(offered) or "none"
             raise Refused(400, "unknown_template", f"no approved template {key!r} here (offered: {choices})")
@@ -262,12 +263,13 @@ class Desk:
 
     async def call_back(self, staff: Staff, conversation_id: int, how: str) -> dict[str, Any]:
         """A caller left in the queue (pressed 0, hung up mid-way) is called back: `call` places an
-        outbound call through Twilio that puts them through to a person; `called` notes that the agent
-        phoned them another way and closes the conversation."""
+        outbound call that puts them through to a person; `called` notes that the agent phoned them
+        another way and closes the conversation."""
         if how not in CALL_BACK_WAYS:
             raise Refused(400, "bad_request", f"how must be one of {', '.join(CALL_BACK_WAYS)}")
         conversation = await self.conversation(conversation_id)
-        if conversation.channel != VOICE_CHANNEL:
+        adapter = self.runtime.adapter(conversation.channel)
+        if not isinstance(adapter, CallChannel):
             raise Refused(409, "not_a_call", "only conversations from the voice line are called back")
         self._holder(staff, conversation)
         store = self.runtime.store
@@ -277,10 +279,8 @@ class Desk:
         caller, ours, _ = addresses
         detail = {"conversation": conversation_id, "how": how, "to": caller}
         if how == "call":
-            adapter = self.runtime.adapter(VOICE_CHANNEL)
-            twiml = adapter.renderer("").call_back(await self.citizen_language(conversation))  # type: ignore[attr-defined]
             try:
-                detail["call_sid"] = await adapter.call(caller, ours, twiml)  # type: ignore[attr-defined]
+                detail["call_sid"] = await adapter.call_back(caller, ours, await self.citizen_language(conversation))
             except SendError as error:
                 raise Refused(502, "call_failed", f"the call could not be placed: {error}") from error
             await self.db(store.touch_conversation, conversation_id)
@@ -452,6 +452,6 @@ async def conversation_detail(desk: Desk, staff: Staff, conversation_id: int) ->
         },
         "collected": collected,
         "reply_window_closes_at": window.isoformat() if window else None,
-        "templates": desk.templates_for(conversation.channel, await desk.citizen_language(conversation)),
+        "templates": desk.templates_for(conversation.channel, await desk.citizen_language(conversation)) or [],
         "transcript": [line.to_json() for line in lines],
     }

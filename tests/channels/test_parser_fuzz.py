@@ -35,17 +35,18 @@ from channels.telegram.adapter import TelegramChannel
 from channels.twilio_common import SID, TwilioSettings, parse_status_callback
 from channels.whatsapp.adapter import WhatsAppChannel, WhatsAppSettings
 from tests import telegram_updates as u
-from tests.support import ACCOUNT_SID, inbound_sms, inbound_whatsapp, status_callback
+from tests.support import ACCOUNT_SID, channel_settings, inbound_sms, inbound_whatsapp, status_callback
 
 FUZZ = settings(derandomize=True, max_examples=200, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 SECRET = "fuzz-secret"
 TWILIO = TwilioSettings(ACCOUNT_SID, "token")
-SMS = SmsChannel(SmsSettings(TWILIO, sender="+212522000111"))
-WHATSAPP = WhatsAppChannel(WhatsAppSettings(TWILIO, sender="+212522000111"))
-VOICE = VoiceChannel(voice_settings({"areas": {"12": {"fr": "Hay Hassani"}}}, {}))
-TELEGRAM = TelegramChannel.from_env({"TELEGRAM_BOT_TOKEN": "7000000001:token", "TELEGRAM_WEBHOOK_SECRET": SECRET})
+SMS = SmsChannel(SmsSettings(TWILIO, sender="+212522000111", default_region="MA"))
+WHATSAPP = WhatsAppChannel(WhatsAppSettings(TWILIO, sender="+212522000111", default_region="MA"))
+VOICE = VoiceChannel(voice_settings({"areas": {"12": {"fr": "Hay Hassani"}}}, {}, "MA"))
+TELEGRAM = TelegramChannel.from_settings(channel_settings({"TELEGRAM_BOT_TOKEN": "7000000001:token",
+                                                           "TELEGRAM_WEBHOOK_SECRET": SECRET}))
 BASE = "https://hotline.example/webhooks/twilio/voice"
 
 CHARACTERS = st.one_of(st.characters(), st.characters(codec=None, categories=["Cs"]),

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, update
 
-from core.config import MediaPolicy, Template, WhatsAppPolicy
+from core.config import MediaPolicy, Template, TemplatePolicy
 from core.db import attachments, messages
 from tests.fixtures.gateway import Gateway
 from tests.support import inbound_whatsapp, random_mobile, twiml_messages
@@ -20,7 +20,7 @@ from tests.support import inbound_whatsapp, random_mobile, twiml_messages
 STATUS_SID = "HX" + "1" * 32
 ANSWERED_SID = "HX" + "2" * 32
 RATING_SID = "HX" + "3" * 32
-TEMPLATES = WhatsAppPolicy({
+TEMPLATES = TemplatePolicy({
     "fr": {
         "status": Template(STATUS_SID, ("reference", "status")),
         "answered": Template(ANSWERED_SID, ("reference", "administration", "note")),
@@ -54,7 +54,7 @@ def _dms(value: float) -> tuple[float, float, float]:
 @pytest.fixture
 def whatsapp_policy(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> Gateway:
     """The test gateway with fast media retries, a 5 MB cap and French templates, for this test only."""
-    deployment = dataclasses.replace(gateway.runtime.deployment, media=FAST_MEDIA, whatsapp=TEMPLATES)
+    deployment = dataclasses.replace(gateway.runtime.deployment, media=FAST_MEDIA, templates={"whatsapp": TEMPLATES})
     monkeypatch.setattr(gateway.runtime, "deployment", deployment)
     return gateway
 

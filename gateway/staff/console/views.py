@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
+from channels.base import CallChannel, implements
+from channels.registry import REGISTRY
 from conversations.model import HANDBACK_STEPS
 from core import lifecycle, references
 from core.access import can_change_status, can_list_cases, can_reassign, can_work_conversations
@@ -48,7 +50,19 @@ ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
 )
 LANGUAGE_LABELS = (("ar", "العربية"), ("fr", "Français"), ("en", "English"))
-CHANNELS = ("sms", "whatsapp", "telegram", "voice")
+
+
+def channel_name(channel: str, lang: str) -> str:
+    """The channel's name as staff read it in `lang` (the adapter's own `display_names`)."""
+    if channel not in REGISTRY.names():
+        return channel
+    names = REGISTRY.adapter_class(channel).display_names
+    return names.get(lang) or names.get("en") or channel
+
+
+def is_call_channel(channel: str) -> bool:
+    """Whether the channel's conversations are phone calls (their callers can be called back)."""
+    return channel in REGISTRY.names() and implements(REGISTRY.adapter_class(channel), CallChannel)
 
 
 @dataclass
@@ -68,7 +82,8 @@ class Page:
         """A rendered page, remembering the language chosen with `?lang=`."""
         html = ENVIRONMENT.get_template(template).render(
             t=self.t, lang=self.lang, dir="rtl" if self.lang in RTL else "ltr", staff=self.staff, csrf=self.csrf,
-            languages=LANGUAGE_LABELS, notice=_notice(self.request), problem=context.pop("problem", None), **context,
+            languages=LANGUAGE_LABELS, notice=_notice(self.request), problem=context.pop("problem", None),
+            channel_name=self.channel_name, is_call_channel=is_call_channel, **context,
         )
         response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
         if self.request.query.get("lang") in LANGUAGES:
@@ -79,7 +94,11 @@ class Page:
     def fragment(self, template: str, **context: Any) -> str:
         """A partial template rendered for a live update."""
         return ENVIRONMENT.get_template(template).render(t=self.t, lang=self.lang, staff=self.staff, csrf=self.csrf,
-                                                         **context)
+                                                         channel_name=self.channel_name, **context)
+
+    def channel_name(self, channel: str) -> str:
+        """The channel's name in the page's language."""
+        return channel_name(channel, self.lang)
 
     def names(self, items: Any) -> list[tuple[str, str]]:
         """(code, name in the page's language) of administrations or categories."""
@@ -423,7 +442,7 @@ async def cases(request: web.Request, page: Page) -> web.StreamResponse:
     deployment = runtime.deployment
     return page.render(
         "cases.html", cases=[case_summary(c, now) for c in found], total=total, q=dict(request.query),
-        statuses=lifecycle.STATUSES, categories=page.names(deployment.categories), channels=CHANNELS,
+        statuses=lifecycle.STATUSES, categories=page.names(deployment.categories), channels=REGISTRY.names(),
         category_names=dict(page.names(deployment.categories)),
     )
 

@@ -11,7 +11,7 @@ from channels.base import HttpRequest
 from channels.ivr.adapter import STEPS, CallRequest, VoiceChannel
 from channels.ivr.settings import parse
 
-CHANNEL = VoiceChannel(parse({}, {}))
+CHANNEL = VoiceChannel(parse({}, {}, "MA"))
 BASE = "https://hotline.example/webhooks/twilio/voice"
 CALL = {"CallSid": "CA" + "a" * 32, "AccountSid": "AC" + "0" * 32, "From": "+212612345678", "To": "+212522000111",
         "CallStatus": "in-progress"}

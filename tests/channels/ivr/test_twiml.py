@@ -17,14 +17,14 @@ PUBLIC = "https://hotline.example"
 BASE = PUBLIC + "/webhooks/twilio/voice"
 is_route = route_checker(PUBLIC, {"/webhooks/twilio/voice", *(f"/webhooks/twilio/voice/{s}" for s in STEPS)})
 
-PLAIN = parse({}, {})
+PLAIN = parse({}, {}, "MA")
 CONFIGURED = parse({
     "audio": {"ar": {"menu": "https://cdn.example/ar/menu.mp3", "goodbye": "https://cdn.example/ar/bye.mp3",
                      **{f"digit_{d}": f"https://cdn.example/ar/{d}.mp3" for d in range(10)}}},
     "areas": {"12": {"ar": "الحي الحسني", "fr": "Hay Hassani"}},
     "speech": {"fr": "fr-FR"},
     "agent": {"dial": "+212522000999", "wait_music": "https://cdn.example/hold.mp3"},
-}, {})
+}, {}, "MA")
 NO_AGENT = dataclasses.replace(PLAIN, queue="", dial="")
 
 
@@ -98,4 +98,4 @@ def test_bad_configuration_is_refused() -> None:
     for raw in ({"areas": {"north": {"fr": "Nord"}}}, {"record": {"finish_key": "ab"}}, {"record": {"max_seconds": 0}},
                 {"voices": "Polly"}):
         with pytest.raises(VoiceConfigError):
-            parse(raw, {})
+            parse(raw, {}, "MA")

@@ -20,7 +20,7 @@ TOKEN = "secret-token"
 
 
 def channel(api_base: str = "http://127.0.0.1:9", token: str = TOKEN, sid: str = ACCOUNT_SID) -> SmsChannel:
-    return SmsChannel(SmsSettings(TwilioSettings(sid, token, api_base), sender="+212522000111"))
+    return SmsChannel(SmsSettings(TwilioSettings(sid, token, api_base), sender="+212522000111", default_region="MA"))
 
 
 def request(form: dict[str, str], signature: str | None = "sign", url: str = URL) -> HttpRequest:

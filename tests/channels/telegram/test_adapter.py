@@ -15,10 +15,12 @@ from channels.telegram.adapter import TelegramChannel, command_text
 from tests import telegram_updates as u
 from tests.emulators.server import ThreadedServer
 from tests.emulators.telegram import Failure, TelegramEmulator
+from tests.support import channel_settings
 
 SECRET = "webhook-secret_0123"
 ME = 51234567
-ADAPTER = TelegramChannel.from_env({"TELEGRAM_BOT_TOKEN": "7000000001:token", "TELEGRAM_WEBHOOK_SECRET": SECRET})
+ADAPTER = TelegramChannel.from_settings(channel_settings({"TELEGRAM_BOT_TOKEN": "7000000001:token",
+                                                          "TELEGRAM_WEBHOOK_SECRET": SECRET}))
 MENU = [("1", "Plainte"), ("2", "Observation"), ("EN", "English")]
 
 
@@ -105,7 +107,7 @@ def test_secret_token(secret: str | None, ok: bool) -> None:
 
 
 def test_no_secret_configured_refuses_everything() -> None:
-    bare = TelegramChannel.from_env({"TELEGRAM_BOT_TOKEN": "1:t"})
+    bare = TelegramChannel.from_settings(channel_settings({"TELEGRAM_BOT_TOKEN": "1:t"}))
     assert not bare.verify(request({"update_id": 1}, ""), None)
 
 
@@ -134,8 +136,8 @@ def emulator() -> Iterator[TelegramEmulator]:
 
 
 def _adapter(emulator: TelegramEmulator) -> TelegramChannel:
-    return TelegramChannel.from_env({"TELEGRAM_BOT_TOKEN": emulator.token, "TELEGRAM_WEBHOOK_SECRET": SECRET,
-                                     "TELEGRAM_API_BASE": emulator.url})
+    return TelegramChannel.from_settings(channel_settings({
+        "TELEGRAM_BOT_TOKEN": emulator.token, "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_API_BASE": emulator.url}))
 
 
 def test_sends_with_keyboards_and_classes_errors(emulator: TelegramEmulator) -> None:

@@ -23,7 +23,7 @@ MEDIA = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM{'
 
 
 def channel(api_base: str = "http://127.0.0.1:9", sid: str = ACCOUNT_SID, token: str = TOKEN) -> WhatsAppChannel:
-    return WhatsAppChannel(WhatsAppSettings(TwilioSettings(sid, token, api_base), sender=OURS))
+    return WhatsAppChannel(WhatsAppSettings(TwilioSettings(sid, token, api_base), sender=OURS, default_region="MA"))
 
 
 def form(sid: str, **fields: str) -> dict[str, str]:
@@ -113,7 +113,7 @@ def test_inbound_payloads(row: Row) -> None:
 def test_same_citizen_as_on_sms() -> None:
     from channels.sms.adapter import SmsChannel, SmsSettings
 
-    sms = SmsChannel(SmsSettings(TwilioSettings(ACCOUNT_SID, TOKEN), sender=OURS))
+    sms = SmsChannel(SmsSettings(TwilioSettings(ACCOUNT_SID, TOKEN), sender=OURS, default_region="MA"))
     on_sms = sms.parse(request({"MessageSid": SID, "From": CITIZEN, "To": OURS, "Body": "x"}))
     on_whatsapp = channel().parse(request(form(SID, Body="x")))
     assert on_sms[0].sender == on_whatsapp[0].sender == CITIZEN

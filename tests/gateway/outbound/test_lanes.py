@@ -8,6 +8,9 @@ import secrets
 import pytest
 import redis
 
+from channels.sms.adapter import SmsChannel
+from channels.telegram.adapter import TelegramChannel
+from channels.whatsapp.adapter import WhatsAppChannel
 from core.config import OutboundPolicy, parse_config
 from gateway.outbound.lanes import Work, WorkLanes, now_ms, send_work
 
@@ -96,29 +99,29 @@ def test_gate_lets_one_lane_through_per_interval_replies_first(lanes: WorkLanes)
 
 
 def test_rates_from_configuration() -> None:
-    assert OutboundPolicy().rate("whatsapp") == 10.0
-    assert OutboundPolicy().rate("whatsapp", media=True) == 1.5
-    assert OutboundPolicy().rate("sms") is None
+    assert OutboundPolicy().rate("whatsapp") is None, "the channel's own pace applies"
+    assert (WhatsAppChannel.capabilities.sender_rate, WhatsAppChannel.capabilities.media_sender_rate) == (10.0, 1.5)
+    assert TelegramChannel.capabilities.sender_rate == 30.0 and SmsChannel.capabilities.sender_rate is None
     raw = {"name": "x", "administrations": [{"code": "a", "names": {"ar": "أ", "fr": "a", "en": "a"}}],
            "categories": [{"code": "c", "administration": "a", "names": {"ar": "ج", "fr": "c", "en": "c"}}],
            "outbound": {"rate_per_second": {"whatsapp": 25, "telegram": 30}},
            "media": {"max_mb": 2, "allowed_types": ["image/jpeg"]},
-           "whatsapp": {"templates": {"fr": {"status": {"content_sid": "HX" + "0" * 32,
+           "templates": {"whatsapp": {"fr": {"status": {"content_sid": "HX" + "0" * 32,
                                                         "variables": ["reference", "status"]}}}}}
     deployment = parse_config(raw)
     assert deployment.outbound.rate("whatsapp") == 25 and deployment.outbound.rate("telegram") == 30
     assert deployment.media.max_bytes == 2 * 1024 * 1024 and deployment.media.allowed_types == ("image/jpeg",)
-    template = deployment.whatsapp.template("fr", "answered")
+    template = deployment.templates_for("whatsapp").template("fr", "answered")
     assert template is not None and template.content_variables({"reference": "1", "status": "s"}) == {
         "1": "1", "2": "s"}
-    assert deployment.whatsapp.template("fr", "rating") is None
-    assert deployment.whatsapp.template("ar", "answered") is None
+    assert deployment.templates_for("whatsapp").template("fr", "rating") is None
+    assert deployment.templates_for("whatsapp").template("ar", "answered") is None
 
 
 @pytest.mark.parametrize(
     ("section", "message"),
-    [({"whatsapp": {"templates": {"fr": {"status": {"content_sid": "nope"}}}}}, "Content SID"),
-     ({"whatsapp": {"templates": {"fr": {"status": {"content_sid": "HX1", "variables": ["phone"]}}}}},
+    [({"templates": {"whatsapp": {"fr": {"status": {"content_sid": "nope"}}}}}, "Content SID"),
+     ({"templates": {"whatsapp": {"fr": {"status": {"content_sid": "HX1", "variables": ["phone"]}}}}},
       "unknown variable"),
      ({"media": {"max_mb": 0}}, "media.max_mb"),
      ({"media": {"allowed_types": ["jpeg"]}}, "content type"),

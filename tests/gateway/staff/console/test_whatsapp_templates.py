@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 import requests
 
-from core.config import Template, WhatsAppPolicy
+from core.config import Template, TemplatePolicy
 from tests.gateway.staff.conftest import PASSWORD, Console
 from tests.gateway.whatsapp_kit import age_inbound, whatsapp_citizen
 
 FOLLOW_UP_SID = "HX" + "a1" * 16
-AGENT_TEMPLATES = WhatsAppPolicy({"fr": {
+AGENT_TEMPLATES = TemplatePolicy({"fr": {
     "agent_follow_up": Template(FOLLOW_UP_SID, ("text",), "Suivi de votre demande"),
     "status": Template("HX" + "b2" * 16, ("reference", "status")),
 }})
@@ -26,7 +26,8 @@ AGENT_TEMPLATES = WhatsAppPolicy({"fr": {
 def templates(console: Console, monkeypatch: pytest.MonkeyPatch) -> Console:
     """The console's deployment with French agent templates, for this test only."""
     runtime = console.gateway.runtime
-    monkeypatch.setattr(runtime, "deployment", dataclasses.replace(runtime.deployment, whatsapp=AGENT_TEMPLATES))
+    templated = dataclasses.replace(runtime.deployment, templates={"whatsapp": AGENT_TEMPLATES})
+    monkeypatch.setattr(runtime, "deployment", templated)
     return console
 
 
