@@ -279,6 +279,29 @@ def test_set_and_delete_webhook(tg: TelegramGateway, monkeypatch: pytest.MonkeyP
     assert "callback_query" in tg.api.webhook["allowed_updates"]
     assert main(["telegram", "delete-webhook"]) == 0
     assert tg.api.webhook == {}
+    assert main(["webhooks", "set", "telegram", "--url", "https://other.example/webhooks/telegram"]) == 0
+    assert tg.api.webhook["url"] == "https://other.example/webhooks/telegram"
+    assert main(["webhooks", "delete", "telegram"]) == 0 and tg.api.webhook == {}
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["webhooks", "set", "sms"], "sms webhooks are configured at the provider"),
+    (["webhooks", "set", "fax"], "no channel 'fax'"),
+    (["webhooks", "set", "telegram", "--url", "http://example.org/hook"], "HTTPS only"),
+])
+def test_webhook_registration_refusals_say_why(argv: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_an_unusable_telegram_secret_is_refused_before_calling_telegram(
+        tg: TelegramGateway, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    for key, value in tg.gw.settings.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "has spaces!")
+    calls = len(tg.api.calls)
+    assert main(["telegram", "set-webhook"]) == 2
+    assert "TELEGRAM_WEBHOOK_SECRET must be" in capsys.readouterr().err and len(tg.api.calls) == calls
 
 
 def test_idle_reminder_keeps_its_buttons(tg: TelegramGateway) -> None:
