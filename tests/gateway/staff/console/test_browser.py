@@ -148,10 +148,13 @@ def test_agent_and_officers_in_the_browser(browser: Any, console: Console, worke
     arabic.goto(f"{gateway.url}/console/cases/{reference}?lang=ar")
     assert arabic.get_attribute("html", "dir") == "rtl" and arabic.get_attribute("html", "lang") == "ar"
     assert arabic.evaluate("getComputedStyle(document.body).direction") == "rtl"
+    assert "رسائل قصيرة" in arabic.inner_text("main"), "the SMS case's channel, named in Arabic"
     heading = arabic.locator("h1").bounding_box()
     assert heading is not None and heading["x"] + heading["width"] > arabic.viewport_size["width"] * 0.6, \
         "the title sits on the right"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     arabic.screenshot(path=str(SCREENSHOTS / "console-case-ar.png"), full_page=True)
     arabic.goto(f"{gateway.url}/console/cases?lang=ar")
+    channels = arabic.locator("select[name=channel] option").all_inner_texts()
+    assert "واتساب" in channels and "مكالمة هاتفية" in channels and "voice" not in channels
     arabic.screenshot(path=str(SCREENSHOTS / "console-cases-ar.png"))
