@@ -10,5 +10,6 @@ REGISTRY = ChannelRegistry(
         "whatsapp": "channels.whatsapp.adapter:WhatsAppChannel",
         "telegram": "channels.telegram.adapter:TelegramChannel",
         "ivr": "channels.ivr.adapter:VoiceChannel",
+        "messenger": "channels.messenger.adapter:MessengerChannel",
     }
 )

@@ -1,0 +1,1 @@
+"""Facebook Messenger through Meta's Graph API (webhooks in, the Send API out)."""
