@@ -9,10 +9,11 @@ outside it goes by SMS to the citizen's phone, or nowhere when they have none.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import random
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +25,12 @@ from sqlalchemy import select
 from core.config import MediaPolicy
 from core.db import messages
 from core.references import display
+from core.store.queue import ConsolePolicy
+from gateway.dialogue.sessions import SessionStore
+from gateway.outbound.lanes import WorkLanes
+from gateway.redis_clients import async_client
 from gateway.staff.case_actions import change_status
+from gateway.staff.desk import Desk, Refused
 from tests.emulators import messenger as fb
 from tests.emulators.messenger import MessengerEmulator
 from tests.emulators.server import ThreadedServer
@@ -215,3 +221,38 @@ def test_outside_the_window_without_a_phone_it_fails_cleanly(mg: MessengerGatewa
         statuses = connection.execute(select(messages.c.status).where(
             messages.c.recipient == psid, messages.c.direction == "out").order_by(messages.c.id)).scalars().all()
     assert statuses[-1] == "failed"
+
+
+def test_an_agent_writes_with_the_human_agent_tag_for_seven_days_then_not_at_all(mg: MessengerGateway) -> None:
+    """Past the bot's 24 hours a person may still answer for 7 days (`Capabilities.person_window`):
+    the desk lets the agent write and the message carries Meta's `HUMAN_AGENT` tag; after 7 days the
+    desk refuses before anything is recorded."""
+    psid = new_psid()
+    mg.deliver(fb.text(psid, "Bonjour"))
+    store = mg.gw.runtime.store
+    contact = store.find_contact(psid, "messenger")
+    assert contact is not None
+    conversation_id = store.request_agent("messenger", contact.id, "asked")
+    agent = store.add_staff(f"agent-{psid[-6:]}", "agent")
+
+    async def desk_does(action: Callable[[Desk], Awaitable[Any]]) -> Any:
+        client = async_client(mg.gw.settings.redis_url)
+        try:
+            prefix = mg.gw.settings.queue_prefix
+            return await action(Desk(mg.gw.runtime, SessionStore(client, prefix), WorkLanes(client, prefix),
+                                     ConsolePolicy()))
+        finally:
+            await client.aclose()
+
+    asyncio.run(desk_does(lambda desk: desk.take_over(agent, conversation_id)))
+    age_inbound(mg.gw, psid, timedelta(days=3))
+    asyncio.run(desk_does(lambda desk: desk.send(agent, conversation_id, "Bonjour, je reprends votre demande.")))
+    mg.gw.run_jobs()
+    last = mg.api.sent(psid)[-1]
+    assert last.text == "Bonjour, je reprends votre demande."
+    assert (last.json["messaging_type"], last.json["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
+
+    age_inbound(mg.gw, psid, timedelta(days=8))
+    with pytest.raises(Refused) as refused:
+        asyncio.run(desk_does(lambda desk: desk.send(agent, conversation_id, "Encore là ?")))
+    assert refused.value.code == "window_closed" and "templates" not in refused.value.message
