@@ -6,7 +6,7 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from core.store.queue import ConsolePolicy
+from core.store.agent_queue import ConsolePolicy
 from gateway.inbound.processing import InboundProcessor
 from gateway.outbound.lanes import WorkLanes
 from gateway.runtime import Runtime

@@ -18,7 +18,7 @@ CHANNEL_NAME = re.compile(r"""["'](sms|whatsapp|telegram|ivr|voice|messenger)["'
 MAY_NAME_CHANNELS = {
     "core/migrations/versions/0005_contact_addresses.py": "carries the old telegram_user_id column",
     "core/store/case_store.py": "the contract's `contact.telegram_user_id` field (DESIGN.md §5)",
-    "gateway/cli/commands.py": "`hotline telegram set-webhook`, a per-channel command",
+    "gateway/cli/main.py": "`hotline telegram set-webhook`, a per-channel command",
     "gateway/cli/demo.py": "the terminal demo plays an SMS citizen",
 }
 

@@ -39,7 +39,7 @@ from channels.base import (
     clean_text,
     numbered_text,
 )
-from channels.ivr.settings import VoiceSettings
+from channels.ivr.call_settings import VoiceSettings
 from channels.ivr.twiml import ANONYMOUS_KEY, KEYPAD_STATES, Phrases, Renderer, TurnView
 from channels.twilio_common import SID, TwilioChannel, fetch_media
 from core.phones import is_mobile, normalize_phone

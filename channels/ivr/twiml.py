@@ -17,7 +17,7 @@ from twilio.twiml import TwiML
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
 from channels.base import Choice, OutboundMessage
-from channels.ivr.settings import VoiceSettings
+from channels.ivr.call_settings import VoiceSettings
 
 REFERENCE = re.compile(r"\b\d{3} \d{3} \d{4}\b")
 DIGIT_PAUSE = "500ms"

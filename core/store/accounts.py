@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.db import api_tokens, audit_log, staff
 from core.records import Staff
-from core.store.base import StoreBase, utcnow
+from core.store.transactions import StoreBase, utcnow
 
 ROLES = ("agent", "officer", "supervisor", "admin")
 _hasher = PasswordHasher()

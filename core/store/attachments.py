@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 
 from core.db import attachments, case_events, cases, contacts, messages
 from core.records import AttachmentRecord
-from core.store.base import StoreBase, utcnow
 from core.store.cases import event_values
+from core.store.transactions import StoreBase, utcnow
 
 ATTACHMENT_KINDS = ("photo", "audio", "document")
 ATTACHMENT_STATUSES = ("pending", "stored", "refused", "failed")

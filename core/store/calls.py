@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.db import attachments, case_events, conversations
-from core.store.base import utcnow
 from core.store.cases import event_values
 from core.store.handoffs import HandoffsMixin
+from core.store.transactions import utcnow
 
 
 class CallsMixin(HandoffsMixin):

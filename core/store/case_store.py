@@ -33,8 +33,8 @@ from core.records import (
     StatusNotice,
 )
 from core.store.accounts import StaffMixin
+from core.store.agent_queue import QueueMixin
 from core.store.attachments import AttachmentsMixin
-from core.store.base import PHONE, utcnow
 from core.store.calls import CallsMixin
 from core.store.casework import CaseworkMixin
 from core.store.contacts import addresses_in
@@ -42,7 +42,7 @@ from core.store.deliveries import DeliveryMixin
 from core.store.handoffs import HandoffsMixin
 from core.store.messages import MessagesMixin
 from core.store.notices import NoticesMixin
-from core.store.queue import QueueMixin
+from core.store.transactions import PHONE, utcnow
 
 __all__ = [
     "AttachmentRecord",

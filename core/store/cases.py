@@ -18,8 +18,8 @@ from core.lifecycle import InvalidTransition
 from core.notifications import tell_citizen
 from core.records import CaseEvent, CaseNotFound, CaseRecord, StatusChange
 from core.references import new_reference
-from core.store.base import utcnow
 from core.store.contacts import ContactsMixin
+from core.store.transactions import utcnow
 
 KINDS = ("complaint", "observation", "suggestion")
 _REFERENCE_TRIES = 20

@@ -19,8 +19,8 @@ from core import lifecycle
 from core.db import cases, staff
 from core.records import CaseRecord, Staff, StatusChange
 from core.store.accounts import staff_from_row
-from core.store.base import utcnow
 from core.store.cases import CasesMixin, case_from_row
+from core.store.transactions import utcnow
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from core.db import contact_addresses, contacts, metadata
 from core.phones import normalize_phone, strip_channel_prefix
 from core.records import ContactRecord
-from core.store.base import PHONE, StoreBase, utcnow
+from core.store.transactions import PHONE, StoreBase, utcnow
 
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,15}")
 MAX_ADDRESS_VALUE = 64

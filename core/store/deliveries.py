@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.db import messages
-from core.store.base import StoreBase
+from core.store.transactions import StoreBase
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from core.db import conversations
-from core.store.base import StoreBase, utcnow
+from core.store.transactions import StoreBase, utcnow
 
 CONVERSATION_STATUSES = ("needs_person", "with_agent", "closed")
 OPEN_CONVERSATION = ("needs_person", "with_agent")

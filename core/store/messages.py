@@ -22,8 +22,8 @@ from sqlalchemy.engine import Connection
 
 from core.db import contacts, messages
 from core.records import InboundDraft, InboundRecord, OutboundDraft, OutboundRow, PendingInbound, StaleOutbound
-from core.store.base import StoreBase, utcnow
 from core.store.contacts import ContactsMixin
+from core.store.transactions import StoreBase, utcnow
 
 STATUS_RANK: dict[str, int] = {
     "received": 0,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from core.db import case_events, cases, contact_addresses, contacts
 from core.records import OutboundDraft, StatusNotice
-from core.store.base import PHONE, StoreBase, utcnow
+from core.store.transactions import PHONE, StoreBase, utcnow
 
 
 class NoticesMixin(StoreBase):

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from channels.base import CallChannel, ChannelAdapter, HttpRequest, SubscriptionCheck, implements
 from channels.registry import REGISTRY
-from core.store.queue import ConsolePolicy
+from core.store.agent_queue import ConsolePolicy
 from gateway.dialogue.sessions import SessionStore
 from gateway.http import metrics
 from gateway.inbound.call_routes import add_call_routes

@@ -22,7 +22,7 @@ from channels.base import CallChannel, SendError
 from conversations import model as m
 from core import references
 from core.records import OutboundDraft, Staff
-from core.store.queue import ConsolePolicy, Conversation
+from core.store.agent_queue import ConsolePolicy, Conversation
 from gateway.dialogue.effects import EffectScope
 from gateway.dialogue.sessions import ContactBusy, SessionStore
 from gateway.dialogue.turns import Addressed, DialogueTurns

@@ -29,7 +29,7 @@ from channels.base import (
     load_json,
 )
 from channels.ivr.adapter import STEPS, VoiceChannel
-from channels.ivr.settings import parse as voice_settings
+from channels.ivr.call_settings import parse as voice_settings
 from channels.sms.adapter import SmsChannel, SmsSettings
 from channels.telegram.adapter import TelegramChannel
 from channels.twilio_common import SID, TwilioSettings, parse_status_callback

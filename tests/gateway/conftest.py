@@ -10,7 +10,7 @@ import requests
 
 from conversations.catalog import text
 from core import references
-from gateway.cli.commands import main
+from gateway.cli.main import main
 from tests.fixtures.gateway import Gateway
 from tests.gateway.whatsapp_kit import whatsapp_policy  # noqa: F401 - the WhatsApp tests' fixture
 

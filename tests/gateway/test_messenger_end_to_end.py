@@ -25,7 +25,7 @@ from sqlalchemy import select
 from core.config import MediaPolicy
 from core.db import messages
 from core.references import display
-from core.store.queue import ConsolePolicy
+from core.store.agent_queue import ConsolePolicy
 from gateway.dialogue.sessions import SessionStore
 from gateway.outbound.lanes import WorkLanes
 from gateway.redis_clients import async_client

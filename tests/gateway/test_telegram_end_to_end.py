@@ -23,8 +23,8 @@ from PIL import Image
 
 from core.config import MediaPolicy
 from core.references import display
-from core.store.queue import ConsolePolicy
-from gateway.cli.commands import main
+from core.store.agent_queue import ConsolePolicy
+from gateway.cli.main import main
 from gateway.dialogue.sessions import SessionStore
 from gateway.outbound.lanes import WorkLanes
 from gateway.redis_clients import async_client

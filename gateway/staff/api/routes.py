@@ -1,8 +1,8 @@
 """The JSON API for staff tools and integrations (`/api/v1/...`), with bearer-token auth.
 
 Who may do what is decided by `core.access`; every read of a case's personal data is audited. The
-conversation routes live in `gateway.staff.api.conversations`, the case lists, notes and transfers in
-`gateway.staff.api.cases`; the whole API is described by the OpenAPI document at `/api/v1/openapi.json`.
+conversation routes live in `gateway.staff.api.conversation_routes`, the case lists, notes and transfers in
+`gateway.staff.api.case_routes`; the whole API is described by the OpenAPI document at `/api/v1/openapi.json`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from core.lifecycle import NOTE_REQUIRED, STATUSES, InvalidTransition
 from core.records import Staff
 from core.store.case_store import CaseNotFound
 from gateway.keys import REDIS, RUNTIME, SYNC_REDIS
-from gateway.staff.api.cases import add_case_routes, case_view
+from gateway.staff.api.case_routes import add_case_routes, case_view
 from gateway.staff.api.common import error, json_body, text_field, with_staff
-from gateway.staff.api.conversations import add_conversation_routes
+from gateway.staff.api.conversation_routes import add_conversation_routes
 from gateway.staff.api.openapi import openapi_document
 from gateway.staff.case_actions import change_status
 from gateway.staff.desk import Refused

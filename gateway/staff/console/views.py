@@ -3,7 +3,7 @@
 Every page is rendered by Jinja2 with autoescaping on, so whatever a citizen wrote (message, name,
 description) reaches the browser as text; the Content-Security-Policy allows only the gateway's own
 script and stylesheet. Every POST carries the session's CSRF token. Actions call the same code as the
-JSON API (`gateway.staff.desk`, `gateway.staff.api.cases`), so both answer the same way.
+JSON API (`gateway.staff.desk`, `gateway.staff.api.case_routes`), so both answer the same way.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from core.access import can_change_status, can_list_cases, can_reassign, can_wor
 from core.records import Staff
 from core.store.cases import KINDS
 from gateway.keys import DESK, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
-from gateway.staff.api.cases import case_filter, case_summary, case_view
-from gateway.staff.api.conversations import queue_items
+from gateway.staff.api.case_routes import case_filter, case_summary, case_view
+from gateway.staff.api.conversation_routes import queue_items
 from gateway.staff.case_actions import change_status
 from gateway.staff.console import auth
 from gateway.staff.console.i18n import COOKIE, LANGUAGES, RTL, choose_language, translate

@@ -9,7 +9,7 @@ import pytest
 
 from channels.base import HttpRequest
 from channels.ivr.adapter import STEPS, CallRequest, VoiceChannel
-from channels.ivr.settings import parse
+from channels.ivr.call_settings import parse
 
 CHANNEL = VoiceChannel(parse({}, {}, "MA"))
 BASE = "https://hotline.example/webhooks/twilio/voice"

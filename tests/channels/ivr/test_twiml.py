@@ -9,7 +9,7 @@ import pytest
 
 from channels.base import Choice, OutboundMessage
 from channels.ivr.adapter import STEPS, VoiceChannel
-from channels.ivr.settings import VoiceSettings, parse
+from channels.ivr.call_settings import VoiceSettings, parse
 from channels.ivr.twiml import Renderer, TurnView
 from tests.channels.twiml_rules import check, route_checker
 
@@ -93,7 +93,7 @@ def test_what_each_configuration_says() -> None:
 
 
 def test_bad_configuration_is_refused() -> None:
-    from channels.ivr.settings import VoiceConfigError
+    from channels.ivr.call_settings import VoiceConfigError
 
     for raw in ({"areas": {"north": {"fr": "Nord"}}}, {"record": {"finish_key": "ab"}}, {"record": {"max_seconds": 0}},
                 {"voices": "Polly"}):

@@ -15,8 +15,8 @@ from core import references
 from core.config import Deployment, Profile
 from core.lifecycle import InvalidTransition
 from core.records import CaseNotFound, CaseRecord
-from core.store.base import utcnow
 from core.store.case_store import CaseStore
+from core.store.transactions import utcnow
 from tests.core.helpers import random_moroccan_mobile, sid
 from tests.core.store.test_messages import race
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.records import OutboundDraft
-from core.store.base import utcnow
 from core.store.case_store import CaseStore
+from core.store.transactions import utcnow
 from tests.core.helpers import random_moroccan_mobile, sid
 
 HOTLINE = "+212522000111"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli.commands import main
+from gateway.cli.main import main
 from gateway.cli.redis_server import RedisUnavailable, ensure_redis, redis_answers
 from tests.fixtures.gateway import Gateway
 from tests.fixtures.redis_server import free_port

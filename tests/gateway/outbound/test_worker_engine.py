@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from core.db import messages
 from core.records import OutboundDraft
-from core.store.base import utcnow
+from core.store.transactions import utcnow
 from gateway.outbound import sending, worker
 from gateway.outbound.lanes import WorkLanes, notice_work, send_work
 from gateway.outbound.sweeper import SweepPolicy, sweep_forever

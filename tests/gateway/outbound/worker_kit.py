@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 class WorkerProcess:
-    """One `python -m gateway.cli.commands worker` process, its output in a log file of its own."""
+    """One `python -m gateway.cli.main worker` process, its output in a log file of its own."""
 
     def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
         self.log_path = log_path

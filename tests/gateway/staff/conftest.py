@@ -15,7 +15,7 @@ import pytest
 import redis
 import requests
 
-from core.store.queue import ConsolePolicy
+from core.store.agent_queue import ConsolePolicy
 from gateway.http.app import create_app
 from gateway.keys import DESK
 from gateway.runtime import build_runtime

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from core import references
 from core.records import Staff
-from gateway.staff.api.cases import case_filter
+from gateway.staff.api.case_routes import case_filter
 from gateway.staff.api.common import MAX_ID, MAX_OFFSET, bounded_int, int_param, json_body, text_field
 from gateway.staff.desk import Refused
 from tests.channels.test_parser_fuzz import JSON_VALUES, TEXT, UNSAFE

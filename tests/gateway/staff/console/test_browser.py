@@ -47,7 +47,7 @@ def worker(console: Console) -> Iterator[None]:
     """A real `hotline worker` process for the gateway's queues (Playwright's own event loop in this
     thread leaves no room for an in-process worker's `asyncio.run`)."""
     env = {**os.environ, **console.gateway.settings.env}
-    command = [sys.executable, "-c", "from gateway.cli.commands import main; raise SystemExit(main(['worker']))"]
+    command = [sys.executable, "-c", "from gateway.cli.main import main; raise SystemExit(main(['worker']))"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     yield
     process.terminate()

@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.db import attachments, cases, contact_addresses, contacts, conversations, messages, staff
-from core.store.base import PHONE, StoreBase, utcnow
 from core.store.handoffs import OPEN_CONVERSATION
+from core.store.transactions import PHONE, StoreBase, utcnow
 
 CLOSED_REASONS = ("handed_back", "closed_by_agent", "waiting_too_long", "abandoned", "called_back")
 
