@@ -120,3 +120,18 @@ def test_an_adapter_whose_declarations_do_not_hold_is_refused_at_start_up(change
     with pytest.raises(TypeError, match=message):
         check_adapter(broken, registry)
 
+
+
+def test_no_module_name_stands_for_two_things() -> None:
+    """A name says what a module is: two modules (or a module and a package) of one name in different
+    packages are near-twins a newcomer confuses. Each channel's `adapter.py` is the convention."""
+    seen: dict[str, list[str]] = {}
+    for package in ("core", "gateway", "channels", "conversations"):
+        for path in sources(package):
+            if path.name == "__init__.py" or "migrations" in path.parts or path.name == "adapter.py":
+                continue
+            seen.setdefault(path.stem, []).append(str(path.relative_to(ROOT)))
+        for folder in (ROOT / package).rglob("*/"):
+            if (folder / "__init__.py").exists():
+                seen.setdefault(folder.name, []).append(str(folder.relative_to(ROOT)) + "/")
+    assert {name: places for name, places in seen.items() if len(places) > 1} == {}
