@@ -15,6 +15,7 @@ No I/O, no clock, no randomness: the same inputs always give the same outcome.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from conversations import catalog, commands, fallbacks, photos, prompts, states
 from conversations.events import EVENT_HANDLERS
 from conversations.model import DialogueContext, Input, LinkPhone, Outcome, Say, Session, State, UserMessage
 from conversations.turn import FLOW_STATES, Turn
+from conversations.understanding.labels import option_for as labels_understood
 
 Handler = Callable[[Turn, str], None]
 
@@ -127,14 +129,24 @@ def _stale_button(turn: Turn, message: UserMessage) -> bool:
 
 
 def _option_key(turn: Turn, text: str) -> str:
-    """A whole option line (`0 Stay anonymous`, as a reply keyboard sends it) as its key; else the text."""
+    """An answer naming an option as its key: the whole option line (`0 Stay anonymous`, as a reply
+    keyboard sends it), or the option's words in any of the deployment's languages ("déchets",
+    "النفايات", "Envoyer": `understanding.labels`); else the text as it came."""
     stripped = text.strip()
-    if " " not in stripped or not stripped[:1].isalnum() or turn.session.state in (State.NEW, State.HANDOFF):
+    if not stripped or turn.session.state in (State.NEW, State.HANDOFF):
         return text
-    for option in prompts.prompt(turn.session, turn.ctx).options:
+    options = prompts.prompt(turn.session, turn.ctx).options
+    if not options or stripped.upper() in {option.key.upper() for option in options}:
+        return text
+    for option in options:
         if stripped == f"{option.key} {option.label}":
             return option.key
-    return text
+    labels: dict[str, list[str]] = {option.key: [option.label] for option in options}
+    for language in turn.ctx.languages:
+        if language != turn.session.language:
+            for option in prompts.prompt(dataclasses.replace(turn.session, language=language), turn.ctx).options:
+                labels.setdefault(option.key, []).append(option.label)
+    return labels_understood(stripped, labels) or text
 
 
 def _on_shared_contact(turn: Turn, message: UserMessage) -> None:

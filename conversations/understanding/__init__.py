@@ -1,0 +1,1 @@
+"""Understanding what citizens write: option labels, and (with its classifier) intents and categories."""
