@@ -23,6 +23,7 @@ from conversations import catalog, commands, fallbacks, photos, prompts, states
 from conversations.events import EVENT_HANDLERS
 from conversations.model import DialogueContext, Input, LinkPhone, Outcome, Say, Session, State, UserMessage
 from conversations.turn import FLOW_STATES, Turn
+from conversations.understanding import answers
 from conversations.understanding.labels import option_for as labels_understood
 
 Handler = Callable[[Turn, str], None]
@@ -80,6 +81,8 @@ def _on_message(turn: Turn, message: UserMessage) -> None:
         turn.ask()
         return
     text = (message.button or _option_key(turn, message.text) or "").strip()
+    if message.button is None and session.state not in FREE_TEXT_STATES and _asks_for_person(turn, text):
+        text = commands.Command.AGENT.value
     visual = photos.carries_media(message) or photos.carries_pin(message)
     if session.state == State.NEW:
         if visual and not photos.is_command(text, turn):
@@ -113,6 +116,16 @@ def _on_message(turn: Turn, message: UserMessage) -> None:
         if turn.resuming and turn.replies:
             first, *rest = turn.replies
             turn.replies = [*prompts.merge([turn.t("welcome_back")], first), *rest]
+
+
+FREE_TEXT_STATES = frozenset({State.DESCRIPTION, State.LOCATION, State.NAME, State.REOPEN_REASON, State.HANDOFF})
+"""Where whatever the citizen writes is their answer (a description may well mention "a person")."""
+
+
+def _asks_for_person(turn: Turn, text: str) -> bool:
+    """A sentence asking for a person ("je veux parler à quelqu'un"), not already a command."""
+    return (len(text.split()) > 1 and commands.parse(text, turn.ctx.languages) is None
+            and answers.asks_for_person(text))
 
 
 def _stale_button(turn: Turn, message: UserMessage) -> bool:

@@ -12,6 +12,8 @@ from conversations.model import CaseDraft, CloseCase, CreateCase, RateCase, Reop
 from conversations.prompts import KINDS, choice
 from conversations.textnorm import fold
 from conversations.turn import Turn
+from conversations.understanding import answers
+from conversations.understanding.reading import REPORT_INTENTS, SURE, reader
 from core import references
 
 MAX_DESCRIPTION = 2000
@@ -21,6 +23,8 @@ MIN_DESCRIPTION = 3
 MIN_PLACE = 2
 MIN_PHONE = 8
 MAX_PHONE = 15
+MIN_REPORT_WORDS = 3
+"""A first message shorter than this is a greeting or a menu answer, not a description."""
 
 ANONYMOUS_WORDS = commands.phrases(
     "anonymous|anonyme|anon|anonymously|no name|sans nom|مجهول|مجهول الهوية|بدون اسم|بلا اسم|بلا سمية"
@@ -53,7 +57,35 @@ def start(turn: Turn, text: str, intro: str = "greeting") -> None:
         return
     if intro == "greeting":
         turn.note(turn.t("greeting"))
-    turn.rest(show_menu=True)
+    if not start_report(turn, text):
+        turn.rest(show_menu=True)
+
+
+def start_report(turn: Turn, text: str) -> bool:
+    """A message that describes a problem ("les poubelles débordent rue 5 depuis une semaine") starts
+    the submission with it as the description; a category read with confidence is taken (shown, and
+    changed from the summary if wrong), otherwise the category menu comes next. False for anything
+    else, or what the classifiers are not sure is a report."""
+    body = (turn.message.text if turn.message else text).strip()
+    if len(body.split()) < MIN_REPORT_WORDS:
+        return False
+    reading = reader().read(body)
+    if reading.intent not in REPORT_INTENTS or reading.intent_margin < SURE:
+        return False
+    turn.data.update(kind=reading.intent, description=body[:MAX_DESCRIPTION], cat_page=0,
+                     prefilled=sorted({*turn.data.get("prefilled", ()), "description"}))
+    turn.session.state = State.MENU
+    turn.note(turn.t("description_kept"))
+    known = {option.code: option for option in turn.ctx.categories}
+    if reading.category in known and reading.category_margin >= SURE:
+        turn.data["category"] = reading.category
+        turn.data.pop("cat_page", None)
+        name = known[reading.category].names.get(turn.lang) or reading.category
+        turn.note(turn.t("category_understood", category=name))
+        advance(turn, State.DESCRIPTION)
+    else:
+        advance(turn, State.CATEGORY)
+    return True
 
 
 def miss(turn: Turn, hint: str | None = None) -> None:
@@ -97,7 +129,7 @@ def on_menu(turn: Turn, text: str) -> None:
         advance(turn, State.TRACK)
     elif number == 5:
         fallbacks.request_agent(turn, "asked")
-    else:
+    elif turn.fresh or not start_report(turn, text):  # after a long silence, `miss` starts afresh
         miss(turn, _mistyped(turn, text))
 
 
@@ -140,8 +172,8 @@ def on_location(turn: Turn, text: str) -> None:
 
 
 def on_name(turn: Turn, text: str) -> None:
-    """A name, or 0 (or "anonymous" in any language) to stay anonymous."""
-    if choice(text, 0, low=0) == 0 or fold(text) in ANONYMOUS_WORDS:
+    """A name, or 0 (or "anonymous" in any language, or declining to give one) to stay anonymous."""
+    if choice(text, 0, low=0) == 0 or fold(text) in ANONYMOUS_WORDS or answers.refuses_name(text):
         turn.data.update(anonymous=True, name="")
     elif callback_number(text):
         turn.data.update(anonymous=False, name="", callback=callback_number(text))
@@ -161,8 +193,8 @@ def callback_number(text: str) -> str:
 
 
 def on_confirm(turn: Turn, text: str) -> None:
-    """1 files the submission, 2 opens the edit menu."""
-    number = choice(text, 2)
+    """1 (or yes) files the submission, 2 (or no) opens the edit menu."""
+    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text) or "")
     if number == 1:
         missing = turn.first_missing()
         if missing is not None:
@@ -179,6 +211,8 @@ def on_confirm(turn: Turn, text: str) -> None:
 
 
 EDIT_TARGETS = (State.CATEGORY, State.DESCRIPTION, State.LOCATION, State.NAME)
+YES_NO = {"yes": 1, "no": 2}
+"""A plain yes or no to a question whose options are 1 (go ahead) and 2 (do not)."""
 
 
 def on_edit(turn: Turn, text: str) -> None:
@@ -213,8 +247,8 @@ def on_track(turn: Turn, text: str) -> None:
 
 
 def on_rate(turn: Turn, text: str) -> None:
-    """A rating from 1 to 5."""
-    number = choice(text, 5)
+    """A rating from 1 to 5, as a number, "4/5" or in words."""
+    number = choice(text, 5) or answers.rating_in(text)
     reference = turn.data.get("rating_ref")
     if number is None or not reference:
         miss(turn)
@@ -223,8 +257,8 @@ def on_rate(turn: Turn, text: str) -> None:
 
 
 def on_reopen_offer(turn: Turn, text: str) -> None:
-    """1 reopens the case (asks what is wrong), 2 closes it."""
-    number = choice(text, 2)
+    """1 (or yes) reopens the case (asks what is wrong), 2 (or no) closes it."""
+    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text) or "")
     reference = turn.data.get("reopen_ref") or turn.data.get("rating_ref")
     if number == 1 and reference:
         fallbacks.start_reopen(turn, reference, offered=True)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from channels.base import ChannelAdapter, ChannelSettings
 from channels.registry import REGISTRY
 from conversations.model import CategoryOption, DialogueContext
+from conversations.understanding.reading import reader
 from core.config import Deployment, checked_region, load_config
 from core.db import make_engine, migrate
 from core.store.case_store import CaseStore
@@ -124,4 +125,5 @@ def build_runtime(settings: Settings, *, prepare_database: bool = True) -> Runti
         store.sync_reference_data()
     inline = engine.dialect.name == "sqlite"
     executor = ThreadPoolExecutor(max_workers=1 if inline else 4, thread_name_prefix="store")
+    reader()  # trained once here (about a second), not on a citizen's first message
     return Runtime(settings, deployment, store, executor, inline_store=inline)

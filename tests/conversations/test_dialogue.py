@@ -49,6 +49,7 @@ from tests.conversations.convo_kit import (
 )
 
 S = State
+DARIJA_AR = "سلام، كاين الزبل بزاف فالحومة ديالنا"
 E = Expect
 SHOWN = display(REF)
 ASKED = (RequestAgent("asked"),)
@@ -113,12 +114,14 @@ FULL = [
     Row(
         "darija-arabic-letters",
         session(S.NEW, None),
-        (Step("سلام، كاين الزبل بزاف فالحومة ديالنا", E(S.MENU, (SetLanguage("ar"),), lang="ar", says=("greeting",))),),
+        (Step(DARIJA_AR, E(S.LOCATION, (SetLanguage("ar"),), lang="ar", says=("greeting", "description_kept"),
+                           data={"category": "waste", "description": DARIJA_AR, "kind": "complaint"})),),
     ),
     Row(
         "darija-latin-default-ar",
         session(S.NEW, "fr"),
-        (Step("salam kayn mochkil f zbel", E(S.MENU, (SetLanguage("ar"),), lang="ar", says=("greeting",))),),
+        (Step("salam kayn mochkil f zbel", E(S.LOCATION, (SetLanguage("ar"),), lang="ar",
+                                             says=("greeting", "description_kept"), data={"category": "waste"})),),
     ),
     Row(
         "darija-latin-configured-fr",
@@ -337,7 +340,7 @@ UNEXPECTED = {
     S.DESCRIPTION: ("ok", "miss_text", "ask_description"),
     S.LOCATION: ("x", "miss_text", "ask_location"),
     S.NAME: ("123", "miss_name", "ask_name"),
-    S.CONFIRM: ("yes", "miss_number", "confirm_summary"),
+    S.CONFIRM: ("purple", "miss_number", "confirm_summary"),
     S.EDIT: ("5", "miss_number", "ask_edit"),
     S.TRACK: ("my case", "miss_reference", "ask_reference"),
     S.RATE: ("6", "miss_number", "ask_rating"),
@@ -459,8 +462,9 @@ RESUME = [
              after=timedelta(hours=30)),
     )),
     Row("menu-after-a-while-greets-again", session(S.MENU, "ar"), (
-        Step("Bonjour, les ordures ne sont pas ramassées", E(S.MENU, (SetLanguage("fr"),), says=("greeting",),
-             lang="fr", misses=0), after=timedelta(hours=5)),
+        Step("Bonjour, les ordures ne sont pas ramassées", E(S.CATEGORY, (SetLanguage("fr"),),
+             says=("greeting", "description_kept"), lang="fr", misses=0,
+             data={"description": "Bonjour, les ordures ne sont pas ramassées"}), after=timedelta(hours=5)),
     )),
     Row("menu-after-a-while-accepts-choice", session(S.MENU, "ar"), (
         Step("2", E(S.CATEGORY, data={"kind": "observation"}), after=timedelta(days=2)),
