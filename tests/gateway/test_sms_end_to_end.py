@@ -165,3 +165,34 @@ def test_tracking_by_reference_at_any_step(gateway: Gateway) -> None:
     assert say_text(gateway, "fr", "status_routed") in joined
     wrong = reference[:-1] + str((int(reference[-1]) + 1) % 10)
     assert citizen.say(wrong) != [], "a mistyped reference still gets an answer"
+
+
+@pytest.mark.parametrize(("first", "category"), [
+    ("Les poubelles débordent rue Ibn Sina depuis cinq jours", "waste"),
+    ("الزبالة متكومة في الشارع بقالها أسبوع", "waste"),
+    ("The street light in front of my house has been off for a week", "lighting"),
+    ("kayn zbel bzaf f derb dyalna", "waste"),
+])
+def test_a_complaint_described_in_its_first_text_is_filed_without_retyping(
+        gateway: Gateway, hotline: Hotline, first: str, category: str) -> None:
+    """The first SMS says the problem: it is the description, its category is understood, and the
+    citizen answers only the place, their name and the summary (4 messages, not 7)."""
+    citizen = gateway.citizen()
+    answers = [citizen.say(message) for message in (first, "rue 12, hay salam", "0", "1")]
+    reference = reference_in(answers[-1])
+    case = json.loads(hotline("case", "show", reference, "--json")[1])
+    assert (case["description"], case["category"], case["kind"]) == (first, category, "complaint")
+    assert case["location"]["text"] == "rue 12, hay salam" and case["anonymous"] is True
+
+
+@pytest.mark.parametrize("sentence", ["je veux parler à quelqu'un", "can I talk to a real person please",
+                                      "عايز أكلم حد"])
+def test_a_sentence_asking_for_a_person_puts_the_conversation_in_the_queue(gateway: Gateway, sentence: str) -> None:
+    citizen = gateway.citizen()
+    citizen.say("Bonjour")
+    assert citizen.say(sentence), "the citizen is told a person will answer"
+    store = gateway.runtime.store
+    contact = store.find_contact(citizen.phone)
+    assert contact is not None
+    waiting = store.open_conversation("sms", contact.id)
+    assert waiting is not None and waiting[1] == "needs_person"
