@@ -403,6 +403,8 @@ class CategoryOption:
 
     code: str
     names: dict[str, str]
+    keywords: tuple[str, ...] = ()
+    """Words citizens use for it, in any language (the deployment's `keywords`)."""
 
 
 @dataclass(frozen=True)
@@ -418,3 +420,8 @@ class DialogueContext:
     max_misses: int = 3
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     """Overrides of catalog texts from configuration: language -> key -> text."""
+
+    @property
+    def category_keywords(self) -> dict[str, tuple[str, ...]]:
+        """Category code -> the deployment's words for it, for the classifier (`understanding.reader`)."""
+        return {c.code: c.keywords for c in self.categories if c.keywords}

@@ -69,7 +69,7 @@ def start_report(turn: Turn, text: str) -> bool:
     body = (turn.message.text if turn.message else text).strip()
     if len(body.split()) < MIN_REPORT_WORDS:
         return False
-    reading = reader().read(body)
+    reading = reader(turn.ctx.category_keywords).read(body)
     if reading.intent not in REPORT_INTENTS or reading.intent_margin < SURE:
         return False
     turn.data.update(kind=reading.intent, description=body[:MAX_DESCRIPTION], cat_page=0,

@@ -60,6 +60,9 @@ class Category:
     administration: str | None
     deadline_days: int | None = None
     """Days to answer; None: the deployment's `answer_deadline_days`."""
+    keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Language -> words citizens use for it ("zbel", "poubelles"), taught to the classifier that
+    reads a first message (`conversations.understanding`), on top of its corpus."""
 
     def name(self, language: str) -> str:
         """The name in `language`, else any name."""
@@ -400,12 +403,19 @@ class _Parser:
                         f"unknown administration {admin!r} (known: {', '.join(sorted(admins))})",
                     )
             days = entry.get("deadline_days")
+            keywords = {
+                self.language(lang, f"{where}.keywords.{lang}", langs): tuple(
+                    self.text(word, f"{where}.keywords.{lang}[{n}]")
+                    for n, word in enumerate(self.listing(words, f"{where}.keywords.{lang}")))
+                for lang, words in self.mapping(entry.get("keywords"), f"{where}.keywords").items()
+            }
             result.append(
                 Category(
                     code=code,
                     names=self.names(entry.get("names"), f"{where}.names", langs),
                     administration=admin,
                     deadline_days=None if days is None else self.positive(days, f"{where}.deadline_days"),
+                    keywords=keywords,
                 )
             )
         return tuple(result)

@@ -94,7 +94,8 @@ def dialogue_context(deployment: Deployment, profile: Any = None) -> DialogueCon
         languages = tuple(getattr(profile, "languages", None) or languages)
         default_language = getattr(profile, "default_language", None) or default_language
     return DialogueContext(
-        categories=tuple(CategoryOption(c.code, dict(c.names)) for c in deployment.categories),
+        categories=tuple(CategoryOption(c.code, dict(c.names), tuple(w for ws in c.keywords.values() for w in ws))
+                         for c in deployment.categories),
         languages=languages,
         default_language=default_language,
         darija_latin_language=deployment.darija_latin_language,
@@ -125,5 +126,5 @@ def build_runtime(settings: Settings, *, prepare_database: bool = True) -> Runti
         store.sync_reference_data()
     inline = engine.dialect.name == "sqlite"
     executor = ThreadPoolExecutor(max_workers=1 if inline else 4, thread_name_prefix="store")
-    reader()  # trained once here (about a second), not on a citizen's first message
+    reader(dialogue_context(deployment).category_keywords)  # trained here, not on a citizen's first message
     return Runtime(settings, deployment, store, executor, inline_store=inline)

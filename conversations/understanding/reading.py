@@ -50,6 +50,9 @@ SURE = 0.5
 """A margin over which a guess is acted on without asking."""
 PLAUSIBLE = 0.2
 """A margin over which a guess is worth proposing to the citizen."""
+KEYWORD_WEIGHT = 10.0
+"""How much one of the deployment's keywords counts against one corpus message: a few words must
+hold their own against the corpus's hundred messages per category."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ class Reader:
         reports = [i for i, e in enumerate(examples) if e.intent in REPORT_INTENTS and e.category]
         rows = reports + list(range(len(texts), len(texts) + len(extra)))
         labels = [examples[i].category for i in reports] + [code for _, code in extra]
-        self.categories = LinearSVC(C=0.5).fit(features[rows], labels)
+        weights = [1.0] * len(reports) + [KEYWORD_WEIGHT] * len(extra)
+        self.categories = LinearSVC(C=0.5).fit(features[rows], labels, sample_weight=weights)
 
     def read(self, text: str) -> Reading:
         """The intent and, for a report, the category of one message."""

@@ -88,3 +88,17 @@ def test_the_wrong_guess_is_filed_with_the_category_the_citizen_picked() -> None
         state, effects = outcome.session, outcome.effects
     draft = filed(effects).draft
     assert (draft.category, draft.description) == ("water", answers[0])
+
+
+def test_a_deployment_teaches_a_category_of_its_own_by_keywords() -> None:
+    """`keywords` in the YAML: a category the corpus has never seen is understood from its words."""
+    import dataclasses
+
+    from conversations.model import CategoryOption
+    from tests.conversations.convo_kit import CTX
+
+    hammam = CategoryOption("hammam", {"ar": "الحمامات", "fr": "Hammams", "en": "Public baths"},
+                            ("hammam", "الحمام", "douche publique", "bain public", "حمام شعبي"))
+    ctx = dataclasses.replace(CTX, categories=(*CTX.categories, hammam))
+    run_row(Row("keyword-category", session(S.NEW, "ar"), (
+        Step("الحمام الشعبي مسدود من شهر", E(S.LOCATION, effects=None, data={"category": "hammam"})),), ctx=ctx))

@@ -100,6 +100,9 @@ def test_profile_for_selects_by_number_and_falls_back(tmp_path: Path) -> None:
          "profiles[0].default_administration: unknown administration 'nope'"),
         (lambda r: r.__setitem__("categories", "waste"), "categories: expected a list"),
         (lambda r: r.pop("name"), "name: expected a non-empty string"),
+        (lambda r: r["categories"][0].__setitem__("keywords", {"xx": ["zbel"]}), "categories[0].keywords.xx"),
+        (lambda r: r["categories"][0].__setitem__("keywords", {"fr": "poubelles"}),
+         "categories[0].keywords.fr: expected a list"),
     ],
 )  # fmt: skip
 def test_validation_errors_name_the_path(tmp_path: Path, mutate: Callable[[dict], object], fragment: str) -> None:
@@ -134,3 +137,10 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
     assert dep.default_profile.languages == ("fr",)
     assert dep.opt_in_keywords == ("START", "UNSTOP")
     assert dep.answer_deadline_days == 60
+
+
+def test_category_keywords_per_language(tmp_path: Path) -> None:
+    raw = example()
+    raw["categories"][0]["keywords"] = {"ar": ["الزبل", "الزبالة"], "fr": ["poubelles"]}
+    waste = load_config(write(tmp_path, raw)).categories[0]
+    assert waste.keywords == {"ar": ("الزبل", "الزبالة"), "fr": ("poubelles",)}
