@@ -125,7 +125,7 @@ FREE_TEXT_STATES = frozenset({State.DESCRIPTION, State.LOCATION, State.NAME, Sta
 def _asks_for_person(turn: Turn, text: str) -> bool:
     """A sentence asking for a person ("je veux parler à quelqu'un"), not already a command."""
     return (len(text.split()) > 1 and commands.parse(text, turn.ctx.languages) is None
-            and answers.asks_for_person(text))
+            and answers.asks_for_person(text, turn.ctx))
 
 
 def _stale_button(turn: Turn, message: UserMessage) -> bool:

@@ -13,7 +13,7 @@ from conversations.prompts import KINDS, choice
 from conversations.textnorm import fold
 from conversations.turn import Turn
 from conversations.understanding import answers
-from conversations.understanding.reading import REPORT_INTENTS, SURE, reader
+from conversations.understanding.reading import REPORT_INTENTS, SURE
 from core import references
 
 MAX_DESCRIPTION = 2000
@@ -69,7 +69,7 @@ def start_report(turn: Turn, text: str) -> bool:
     body = (turn.message.text if turn.message else text).strip()
     if len(body.split()) < MIN_REPORT_WORDS:
         return False
-    reading = reader(turn.ctx.category_keywords).read(body)
+    reading = answers.reading_of(body, turn.ctx)
     if reading.intent not in REPORT_INTENTS or reading.intent_margin < SURE:
         return False
     turn.data.update(kind=reading.intent, description=body[:MAX_DESCRIPTION], cat_page=0,
@@ -173,7 +173,7 @@ def on_location(turn: Turn, text: str) -> None:
 
 def on_name(turn: Turn, text: str) -> None:
     """A name, or 0 (or "anonymous" in any language, or declining to give one) to stay anonymous."""
-    if choice(text, 0, low=0) == 0 or fold(text) in ANONYMOUS_WORDS or answers.refuses_name(text):
+    if choice(text, 0, low=0) == 0 or fold(text) in ANONYMOUS_WORDS or answers.refuses_name(text, turn.ctx):
         turn.data.update(anonymous=True, name="")
     elif callback_number(text):
         turn.data.update(anonymous=False, name="", callback=callback_number(text))
@@ -194,7 +194,7 @@ def callback_number(text: str) -> str:
 
 def on_confirm(turn: Turn, text: str) -> None:
     """1 (or yes) files the submission, 2 (or no) opens the edit menu."""
-    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text) or "")
+    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text, turn.ctx) or "")
     if number == 1:
         missing = turn.first_missing()
         if missing is not None:
@@ -258,7 +258,7 @@ def on_rate(turn: Turn, text: str) -> None:
 
 def on_reopen_offer(turn: Turn, text: str) -> None:
     """1 (or yes) reopens the case (asks what is wrong), 2 (or no) closes it."""
-    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text) or "")
+    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text, turn.ctx) or "")
     reference = turn.data.get("reopen_ref") or turn.data.get("rating_ref")
     if number == 1 and reference:
         fallbacks.start_reopen(turn, reference, offered=True)

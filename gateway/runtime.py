@@ -48,7 +48,7 @@ class Runtime:
     @property
     def channel_settings(self) -> ChannelSettings:
         """What every adapter is built from: the environment, the deployment's region, our URL."""
-        return ChannelSettings(self.settings.env, self.deployment.default_region, self.settings.public_url)
+        return channel_settings(self.settings, self.deployment)
 
     def adapter(self, channel: str) -> ChannelAdapter:
         """The adapter of a registered channel, built on first use."""
@@ -104,6 +104,11 @@ def dialogue_context(deployment: Deployment, profile: Any = None) -> DialogueCon
         max_misses=deployment.max_misses,
         texts=texts,
     )
+
+
+def channel_settings(settings: Settings, deployment: Deployment) -> ChannelSettings:
+    """What every adapter is built from: the environment, the deployment's region, our public URL."""
+    return ChannelSettings(settings.env, deployment.default_region, settings.public_url)
 
 
 def load_deployment(settings: Settings) -> Deployment:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
+from conversations.model import DialogueContext
 from conversations.textnorm import fold
-from conversations.understanding.reading import reader
+from conversations.understanding.reading import Reading, reader
 from core.references import to_western_digits
 
 _OUT_OF_FIVE = re.compile(r"(?<!\d)([1-5])\s*(?:/|sur|over|من|على|out of)\s*5(?!\d)")
@@ -30,23 +31,29 @@ _RATING_BY_WORDS = sorted(((fold(w), n) for n, words in RATING_WORDS.items() for
                           key=lambda item: len(item[0]), reverse=True)
 
 
-def yes_or_no(text: str) -> str | None:
+def yes_or_no(text: str, ctx: DialogueContext) -> str | None:
     """`yes` or `no` for a clear answer to a yes-or-no question, else None."""
-    reading = reader().read(text)
+    reading = reading_of(text, ctx)
     for answer in ("yes", "no"):
         if reading.is_sure(answer):
             return answer
     return None
 
 
-def refuses_name(text: str) -> bool:
+def refuses_name(text: str, ctx: DialogueContext) -> bool:
     """Whether the citizen declines to give their name ("je préfère ne pas le dire")."""
-    return reader().read(text).is_sure("refuse_name")
+    return reading_of(text, ctx).is_sure("refuse_name")
 
 
-def asks_for_person(text: str) -> bool:
+def asks_for_person(text: str, ctx: DialogueContext) -> bool:
     """Whether the message asks for a person ("can I talk to a real person please", "عايز أكلم حد")."""
-    return reader().read(text).is_sure("agent")
+    return reading_of(text, ctx).is_sure("agent")
+
+
+def reading_of(text: str, ctx: DialogueContext) -> Reading:
+    """What the deployment's classifiers (its category keywords included) read in `text`."""
+    return reader(ctx.category_keywords).read(text)
+
 
 
 def rating_in(text: str) -> int | None:

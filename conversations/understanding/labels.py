@@ -36,7 +36,7 @@ def option_for(answer: str, labels: Mapping[str, Iterable[str]]) -> str | None:
     said = fold(answer)
     if not said:
         return None
-    folded = {key: {fold(label) for label in names if fold(label)} for key, names in labels.items()}
+    folded = {key: {f for f in map(fold, names) if f} for key, names in labels.items()}
     exact = {key for key, names in folded.items() if said in names}
     if len(exact) == 1:
         return exact.pop()

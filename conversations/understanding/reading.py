@@ -26,33 +26,26 @@ from conversations.textnorm import fold
 
 REPORT_INTENTS = ("complaint", "observation", "suggestion")
 """Intents whose messages describe something, and so have a category."""
-INTENTS = (*REPORT_INTENTS, "track", "agent", "greeting", "help", "cancel", "yes", "no", "refuse_name", "rating",
-           "name")
-"""`name`: a person's name given as an answer, so that "John Smith" is not read as anything else."""
+SURE = 0.5
+"""A margin over which a guess is acted on without asking."""
+KEYWORD_WEIGHT = 10.0
+"""How much one of the deployment's keywords counts against one corpus message: a few words must
+hold their own against the corpus's hundred messages per category."""
 
 
 @dataclass(frozen=True)
 class Reading:
     """The classifiers' best guesses, and how far each stands ahead of the next label (the higher,
-    the surer; above `SURE` a guess is taken, below `PLAUSIBLE` it is ignored)."""
+    the surer; above `SURE` a guess is taken)."""
 
     intent: str
     intent_margin: float
     category: str | None = None
     category_margin: float = 0.0
 
-    def is_sure(self, intent: str, at_least: float = 0.0) -> bool:
-        """Whether the message is `intent`, at least `at_least` ahead of any other (default `SURE`)."""
-        return self.intent == intent and self.intent_margin >= (at_least or SURE)
-
-
-SURE = 0.5
-"""A margin over which a guess is acted on without asking."""
-PLAUSIBLE = 0.2
-"""A margin over which a guess is worth proposing to the citizen."""
-KEYWORD_WEIGHT = 10.0
-"""How much one of the deployment's keywords counts against one corpus message: a few words must
-hold their own against the corpus's hundred messages per category."""
+    def is_sure(self, intent: str) -> bool:
+        """Whether the message is `intent`, `SURE`ly ahead of any other."""
+        return self.intent == intent and self.intent_margin >= SURE
 
 
 @dataclass(frozen=True)
@@ -85,8 +78,10 @@ class Reader:
         labels = [examples[i].category for i in reports] + [code for _, code in extra]
         weights = [1.0] * len(reports) + [KEYWORD_WEIGHT] * len(extra)
         self.categories = LinearSVC(C=0.5).fit(features[rows], labels, sample_weight=weights)
+        self.read = functools.lru_cache(maxsize=512)(self._read)
+        """One reading per text: a turn asks several questions of the same message."""
 
-    def read(self, text: str) -> Reading:
+    def _read(self, text: str) -> Reading:
         """The intent and, for a report, the category of one message."""
         folded = fold(text)
         if not folded:

@@ -146,9 +146,8 @@ def _address(kind: Any) -> Any:
             .scalar_subquery())
 
 
-def _select(address_kinds: dict[str, str]) -> sa.Select[Any]:
-    kind = (sa.case(address_kinds, value=conversations.c.channel, else_=PHONE) if address_kinds
-            else sa.literal(PHONE))
+def _select(kind: Any) -> sa.Select[Any]:
+    """Conversations with their agent, case and contact; `kind`: the address kind of their channel."""
     return sa.select(
         conversations,
         _agent.c.username.label("agent"),
@@ -177,11 +176,14 @@ def _conversation(row: Any) -> Conversation:
 class QueueMixin(StoreBase):
     """Conversation-queue operations of the case store."""
 
+    def _select_conversations(self) -> sa.Select[Any]:
+        return _select(self.address_kind_in_sql(conversations.c.channel))
+
     def conversations(
         self, statuses: tuple[str, ...] = OPEN_CONVERSATION, agent_id: int | None = None, limit: int = 200
     ) -> list[Conversation]:
         """Conversations in these statuses, oldest first (of one agent when given)."""
-        query = _select(self.address_kinds).where(conversations.c.status.in_(statuses))
+        query = self._select_conversations().where(conversations.c.status.in_(statuses))
         if agent_id is not None:
             query = query.where(conversations.c.agent_id == agent_id)
         query = query.order_by(conversations.c.created_at, conversations.c.id).limit(limit)
@@ -191,7 +193,7 @@ class QueueMixin(StoreBase):
     def conversation(self, conversation_id: int) -> Conversation | None:
         """One conversation, or None."""
         with self.read() as conn:
-            row = conn.execute(_select(self.address_kinds).where(conversations.c.id == conversation_id)).first()
+            row = conn.execute(self._select_conversations().where(conversations.c.id == conversation_id)).first()
         return _conversation(row) if row is not None else None
 
     def agent_load(self, agent_id: int) -> int:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from core.db import case_events, cases, contact_addresses, contacts
 from core.records import OutboundDraft, StatusNotice
-from core.store.transactions import PHONE, StoreBase, utcnow
+from core.store.transactions import StoreBase, utcnow
 
 
 class NoticesMixin(StoreBase):
@@ -23,8 +23,7 @@ class NoticesMixin(StoreBase):
     def status_notice(self, reference: str, event_id: int) -> StatusNotice | None:
         """What to tell the citizen of event `event_id` of case `reference`; None when there is no such event."""
         address = contact_addresses.alias("address")
-        kind = (sa.case(self.address_kinds, value=cases.c.origin_channel, else_=PHONE) if self.address_kinds
-                else sa.literal(PHONE))
+        kind = self.address_kind_in_sql(cases.c.origin_channel)
         query = (
             sa.select(
                 case_events.c.id.label("event_id"),

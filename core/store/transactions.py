@@ -38,6 +38,12 @@ class StoreBase:
         """The kind of address citizens of `channel` are reached at."""
         return self.address_kinds.get(channel, PHONE)
 
+    def address_kind_in_sql(self, channel: Any) -> Any:
+        """`address_kind_of` as an SQL expression over a column of channel names."""
+        if not self.address_kinds:
+            return sa.literal(PHONE)
+        return sa.case(self.address_kinds, value=channel, else_=PHONE)
+
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: committed on success, rolled back on error."""

@@ -8,7 +8,7 @@ import sys
 
 from channels.base import ChannelAdapter, WebhookRegistration, implements
 from channels.registry import REGISTRY
-from gateway.runtime import load_deployment
+from gateway.runtime import channel_settings, load_deployment
 from gateway.settings import Settings
 
 
@@ -21,10 +21,7 @@ def _registering(settings: Settings, channel: str) -> ChannelAdapter | None:
         print(f"hotline: {channel} webhooks are configured at the provider, not registered from here",
               file=sys.stderr)
         return None
-    from channels.base import ChannelSettings
-
-    deployment = load_deployment(settings)
-    return adapter_class.from_settings(ChannelSettings(settings.env, deployment.default_region, settings.public_url))
+    return adapter_class.from_settings(channel_settings(settings, load_deployment(settings)))
 
 
 def set_webhook(settings: Settings, channel: str, url: str = "") -> int:
