@@ -35,6 +35,8 @@ from gateway.runtime import dialogue_context  # noqa: E402
 EVAL = ROOT / "bench" / "understanding_eval.jsonl"
 LANGUAGE = {"ar": "ar", "fr": "fr", "en": "en", "darija_latin": "fr", "darija_ar": "ar", "egyptian": "ar"}
 MAX_MESSAGES = 20
+PLACE_ANSWER = "rue 12, hay salam"
+"""What the scripted citizen answers when asked where."""
 
 
 def accuracy(rows: list[dict]) -> None:
@@ -67,25 +69,33 @@ def _line(name: str, c: list[int]) -> None:
 
 
 def messages_to_file(rows: list[dict]) -> None:
-    """The median number of messages a scripted citizen sends to file each complaint of the set."""
+    """The median number of messages a scripted citizen sends to file each complaint of the set, how
+    many cases it filed with a category it did not mean (it never corrects the summary: the guesses
+    the dialogue took on its own), and how many were filed with the place of the first message."""
     deployment = load_config(None)
     ctx = dialogue_context(deployment)
     codes = [c.code for c in deployment.categories]
     counts: dict[str, list[int]] = defaultdict(list)
+    wrong = placed = 0
     for row in rows:
         if row["intent"] != "complaint":
             continue
-        count = _play(ctx, row["text"], LANGUAGE[row["variety"]], codes.index(row["category"]) + 1)
+        count, draft = _play(ctx, row["text"], LANGUAGE[row["variety"]], row["category"], codes)
         counts[row["variety"]].append(count)
+        wrong += draft is not None and draft.category != row["category"]
+        placed += draft is not None and draft.location_text != PLACE_ANSWER
     every = [n for ns in counts.values() for n in ns]
     print("\nmessages to file a complaint whose first message describes it (median, worst):")
     for variety in sorted(counts):
         print(f"  {variety:14} {statistics.median(counts[variety]):>4} {max(counts[variety]):>4}")
     print(f"  {'all':14} {statistics.median(every):>4} {max(every):>4}")
+    print(f"  filed with a category the citizen did not mean: {wrong} of {len(every)} ({wrong / len(every):.0%})")
+    print(f"  filed with the place named in the first message: {placed} of {len(every)} ({placed / len(every):.0%})")
 
 
-def _play(ctx, first: str, language: str, category_key: int) -> int:  # type: ignore[no-untyped-def]
-    """Messages the citizen sends until the dialogue files the case (answering as a citizen would)."""
+def _play(ctx, first: str, language: str, category: str, codes: list[str]):  # type: ignore[no-untyped-def]
+    """Messages the citizen sends until the dialogue files the case (answering as a citizen would),
+    and the case filed (None when it was not within `MAX_MESSAGES`)."""
     session = Session(language=language)
     at = datetime(2026, 12, 1, 9, 0)
     text, sent = first, 0
@@ -94,19 +104,23 @@ def _play(ctx, first: str, language: str, category_key: int) -> int:  # type: ig
         at += timedelta(seconds=30)
         outcome = step(session, UserMessage(text, at), ctx)
         session = outcome.session
-        if any(isinstance(effect, CreateCase) for effect in outcome.effects):
-            return sent
-        text = _answer(session, category_key, first)
-    return sent
+        for effect in outcome.effects:
+            if isinstance(effect, CreateCase):
+                return sent, effect.draft
+        text = _answer(session, codes.index(category) + 1, first, category)
+    return sent, None
 
 
-def _answer(session: Session, category_key: int, description: str) -> str:
-    """What a citizen who means this complaint answers to the question the session is at."""
+def _answer(session: Session, category_key: int, description: str, category: str) -> str:
+    """What a citizen who means this complaint answers to the question the session is at (to a
+    proposed category: yes when it is theirs, else "choose another")."""
+    proposed = session.submission.guess if session.submission else None
     return {
         State.MENU: "1",
         State.CATEGORY: str(category_key),
+        State.CATEGORY_CHECK: "1" if proposed == category else "2",
         State.DESCRIPTION: description,
-        State.LOCATION: "rue 12, hay salam",
+        State.LOCATION: PLACE_ANSWER,
         State.NAME: "0",
         State.CONFIRM: "1",
     }.get(session.state, "1")

@@ -131,6 +131,9 @@ class InboundMessage:
     empty tuple: none of them, a forged press); None when the channel does not say."""
     edited: bool = False
     """The citizen edited an earlier message (Telegram): acknowledged, not taken as an answer."""
+    language_hint: str = ""
+    """The language the citizen's app is set to, when the channel tells (Telegram's `language_code`,
+    as its primary subtag: `fr`): a hint for a first message whose words do not tell."""
 
 
 MAX_ADDRESS = 32
@@ -219,7 +222,14 @@ def checked(message: InboundMessage) -> InboundMessage:
             shared.own),
         button_choices=None if message.button_choices is None else tuple(
             (clean_text(key, MAX_PROVIDER_ID), clean_text(label, MAX_NAME)) for key, label in message.button_choices),
+        language_hint=language_subtag(message.language_hint),
     )
+
+
+def language_subtag(tag: str | None) -> str:
+    """The primary subtag of an IETF language tag, lower case (`fr-FR` -> `fr`); "" for anything else."""
+    primary = (tag or "").split("-")[0].split("_")[0].strip().lower()
+    return primary if 2 <= len(primary) <= 3 and primary.isascii() and primary.isalpha() else ""
 
 
 def load_json(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -366,6 +376,8 @@ class Capabilities:
     """Messages per second one of our senders (number, bot, page) may send; None: not paced."""
     media_sender_rate: float | None = None
     """The same for messages with media, where the provider is slower for them."""
+    spoken: bool = False
+    """Its prompts are heard, not read (a phone call): the dialogue's summary is not cut to SMS length."""
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from conversations import catalog, commands, fallbacks, photos, prompts, states
+from conversations import catalog, commands, fallbacks, photos, prompts, slots, states
 from conversations.events import EVENT_HANDLERS
 from conversations.model import DialogueContext, Input, LinkPhone, Outcome, Say, Session, State, UserMessage
-from conversations.turn import FLOW_STATES, Turn
+from conversations.slots import FLOW_STATES
+from conversations.turn import Turn
 from conversations.understanding import answers
 from conversations.understanding.labels import option_for as labels_understood
 
@@ -31,6 +32,7 @@ Handler = Callable[[Turn, str], None]
 HANDLERS: dict[State, Handler] = {
     State.MENU: states.on_menu,
     State.CATEGORY: states.on_category,
+    State.CATEGORY_CHECK: states.on_category_check,
     State.DESCRIPTION: states.on_description,
     State.LOCATION: states.on_location,
     State.NAME: states.on_name,
@@ -80,9 +82,8 @@ def _on_message(turn: Turn, message: UserMessage) -> None:
         turn.say("button_stale")
         turn.ask()
         return
-    text = (message.button or _option_key(turn, message.text) or "").strip()
-    if message.button is None and session.state not in FREE_TEXT_STATES and _asks_for_person(turn, text):
-        text = commands.Command.AGENT.value
+    command = _sentence_command(turn, message.text) if message.button is None else None
+    text = (command or message.button or _option_key(turn, message.text) or "").strip()
     visual = photos.carries_media(message) or photos.carries_pin(message)
     if session.state == State.NEW:
         if visual and not photos.is_command(text, turn):
@@ -99,7 +100,7 @@ def _on_message(turn: Turn, message: UserMessage) -> None:
             states.start(turn, text, intro="expired")
         return
     if gap is not None:
-        turn.resuming = session.state in FLOW_STATES - {State.SUBMITTING} and gap > ctx.resume_notice_after
+        turn.resuming = session.state in slots.DRAFTING and gap > ctx.resume_notice_after
         idle_limit = ctx.resume_notice_after if session.state == State.MENU else ctx.session_timeout
         turn.fresh = session.state in SIDE_STATES | {State.MENU} and gap > idle_limit
     if session.state == State.HANDOFF:
@@ -118,14 +119,25 @@ def _on_message(turn: Turn, message: UserMessage) -> None:
             turn.replies = [*prompts.merge([turn.t("welcome_back")], first), *rest]
 
 
-FREE_TEXT_STATES = frozenset({State.DESCRIPTION, State.LOCATION, State.NAME, State.REOPEN_REASON, State.HANDOFF})
+FREE_TEXT_STATES = slots.FREE_TEXT | {State.REOPEN_REASON, State.HANDOFF}
 """Where whatever the citizen writes is their answer (a description may well mention "a person")."""
 
 
-def _asks_for_person(turn: Turn, text: str) -> bool:
-    """A sentence asking for a person ("je veux parler à quelqu'un"), not already a command."""
-    return (len(text.split()) > 1 and commands.parse(text, turn.ctx.languages) is None
-            and answers.asks_for_person(text, turn.ctx))
+SENTENCE_COMMANDS = {"agent": commands.Command.AGENT, "track": commands.Command.TRACK}
+"""Intents a sentence may carry that work like a command: asking for a person ("je veux parler à
+quelqu'un"), asking where a complaint is ("wach chkayti tsalat?")."""
+
+
+def _sentence_command(turn: Turn, text: str) -> str | None:
+    """The command a sentence surely asks for (not already a command word, and not where whatever is
+    written is the answer), before its words are matched to the question's options ("where is my
+    complaint?" names the menu's "Complaint")."""
+    if (turn.session.state in FREE_TEXT_STATES or len(text.split()) < 2
+            or commands.parse(text, turn.ctx.languages) is not None):
+        return None
+    reading = answers.reading_of(text, turn.ctx)
+    command = SENTENCE_COMMANDS.get(reading.intent)
+    return command.value if command is not None and reading.is_sure(reading.intent) else None
 
 
 def _stale_button(turn: Turn, message: UserMessage) -> bool:

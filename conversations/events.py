@@ -11,10 +11,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from conversations import prompts
-from conversations.fallbacks import request_agent
+from conversations import prompts, slots
+from conversations.fallbacks import lookup, request_agent
 from conversations.model import (
-    HANDBACK_STEPS,
     AgentJoined,
     CaseCreated,
     CaseFound,
@@ -25,6 +24,7 @@ from conversations.model import (
     HandedBack,
     Idle,
     MediaAttached,
+    OpenCasesFound,
     PhoneLinked,
     RatingRecorded,
     ReopenRefused,
@@ -32,7 +32,7 @@ from conversations.model import (
     State,
     StatusChanged,
 )
-from conversations.turn import FLOW_STATES, Turn, at_rest
+from conversations.turn import Turn, at_rest
 from core.references import display
 
 MEDIA_BURST = timedelta(seconds=60)
@@ -46,11 +46,8 @@ GOOD_RATING = 3
 
 
 def status_name(turn: Turn, status: str) -> str:
-    """A status in the session's language (the raw code for a status the catalog does not know)."""
-    try:
-        return turn.t(f"status_{status}")
-    except KeyError:
-        return status.replace("_", " ")
+    """A status in the session's language."""
+    return prompts.status_name(status, turn.lang, turn.ctx)
 
 
 def on_case_created(turn: Turn, event: CaseCreated) -> None:
@@ -77,7 +74,26 @@ def on_case_found(turn: Turn, event: CaseFound) -> None:
     if event.note and event.status in REASONED:
         line = f"{line}\n{event.note}"
     turn.note(line)
+    if event.rateable and turn.session.state in (State.NEW, State.MENU, State.TRACK):
+        turn.data.pop("track_purpose", None)
+        turn.data.pop("open_cases", None)
+        turn.data["rating_ref"] = event.reference
+        turn.goto(State.RATE)
+        turn.ask()
+        return
     _after_lookup(turn)
+
+
+def on_open_cases_found(turn: Turn, event: OpenCasesFound) -> None:
+    """The citizen's open cases: one is told at once, several are listed to pick from, none asks for
+    a reference."""
+    if turn.session.state != State.TRACK or turn.data.get("track_purpose") != "track":
+        return
+    if len(event.cases) == 1:
+        lookup(turn, event.cases[0].reference)
+        return
+    turn.data["open_cases"] = [[case.reference, case.status] for case in event.cases]
+    turn.ask()
 
 
 def on_case_not_found(turn: Turn, event: CaseNotFound) -> None:
@@ -174,19 +190,12 @@ def on_service_unavailable(turn: Turn, event: ServiceUnavailable) -> None:
     turn.say("service_unavailable")
     if turn.session.state == State.SUBMITTING:
         turn.goto(State.CONFIRM)
+    elif turn.session.state == State.TRACK:
+        turn.ask()
 
 
 AGENT_KEYS = ("with_agent", "ack_sent", "handoff_from", "reminded_for")
 """What a hand-off keeps in `session.data`; all dropped when the person hands back or closes."""
-
-SUBMISSION_STEPS = {
-    "category": State.CATEGORY,
-    "description": State.DESCRIPTION,
-    "location": State.LOCATION,
-    "name": State.NAME,
-    "confirm": State.CONFIRM,
-}
-
 
 def on_agent_joined(turn: Turn, event: AgentJoined) -> None:
     """A person took over: keep what was collected, remember where the citizen was, say nothing."""
@@ -203,21 +212,19 @@ def on_handed_back(turn: Turn, event: HandedBack) -> None:
     origin = turn.data.get("handoff_from")
     for key in AGENT_KEYS:
         turn.data.pop(key, None)
-    step = event.step if event.step in HANDBACK_STEPS else "menu"
+    step = event.step if event.step in slots.HANDBACK_STEPS else "menu"
     if step == "resume":
-        step = next((name for name, state in SUBMISSION_STEPS.items() if state.value == origin), "menu")
+        step = slots.step_of(State(origin)) if origin in set(State) else "menu"
     turn.session.misses = 0
     turn.note(turn.t("agent_handback"))
     if step == "menu":
         turn.drop_draft()
         turn.rest(show_menu=True)
         return
-    turn.data.setdefault("kind", "complaint")
     turn.data.pop("editing", None)
     turn.data["cat_page"] = 0
-    turn.goto(SUBMISSION_STEPS[step])
-    if step == "confirm":
-        turn.goto(turn.first_missing() or State.CONFIRM)
+    turn.draft.guess = None
+    turn.goto(slots.question_for_step(step, turn.draft))
     turn.ask()
 
 
@@ -236,7 +243,7 @@ def on_conversation_closed(turn: Turn, event: ConversationClosed) -> None:
 def on_idle(turn: Turn, event: Idle) -> None:
     """Silent mid-submission: one reminder with the question, then the queue for a person."""
     session = turn.session
-    if session.state not in FLOW_STATES - {State.SUBMITTING} or session.updated_at is None:
+    if session.state not in slots.DRAFTING or session.updated_at is None:
         return
     silent = event.at - session.updated_at
     reminded = turn.data.get("reminded_for") == session.updated_at.isoformat()
@@ -272,6 +279,7 @@ EVENT_HANDLERS: dict[type, Callable[[Turn, Any], None]] = {
     CaseCreated: on_case_created,
     CaseFound: on_case_found,
     CaseNotFound: on_case_not_found,
+    OpenCasesFound: on_open_cases_found,
     StatusChanged: on_status_changed,
     RatingRecorded: on_rating_recorded,
     CaseReopened: on_case_reopened,

@@ -8,22 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conversations import commands
+from conversations import commands, slots
 from conversations.commands import Command, Parsed
-from conversations.model import LookupCase, RequestAgent, Say, State
-from conversations.turn import FLOW_STATES, Turn
+from conversations.model import ListOpenCases, LookupCase, RequestAgent, Say, State
+from conversations.turn import Turn
 from core import references
-
-BACK: dict[State, State] = {
-    State.DESCRIPTION: State.CATEGORY,
-    State.LOCATION: State.DESCRIPTION,
-    State.NAME: State.LOCATION,
-    State.CONFIRM: State.NAME,
-    State.EDIT: State.CONFIRM,
-}
-"""The previous question of the submission flow."""
-
-EDITABLE = frozenset({State.CATEGORY, State.DESCRIPTION, State.LOCATION, State.NAME})
 
 
 def handle(turn: Turn, text: str) -> bool:
@@ -77,12 +66,12 @@ def _cancel(turn: Turn, _: Parsed) -> None:
 def _back(turn: Turn, _: Parsed) -> None:
     """Go to the previous question (the edit menu while editing); at the start, re-ask."""
     state, data = turn.session.state, turn.data
-    if state in EDITABLE and data.get("editing"):
+    if state in slots.BY_QUESTION and data.get("editing"):
         data.pop("editing", None)
         turn.goto(State.EDIT)
     elif state == State.CATEGORY and int(data.get("cat_page", 0)) > 0:
         data["cat_page"] = int(data["cat_page"]) - 1
-    elif state == State.CATEGORY:
+    elif slots.BACK.get(state) == State.MENU:
         turn.drop_draft()
         turn.rest(show_menu=True)
         return
@@ -92,8 +81,8 @@ def _back(turn: Turn, _: Parsed) -> None:
         return
     elif state == State.REOPEN_REASON and data.get("offered_reopen"):
         turn.goto(State.REOPEN_OFFER)
-    elif state in BACK:
-        turn.goto(BACK[state])
+    elif state in slots.BACK:
+        turn.goto(slots.BACK[state])
     turn.ask()
 
 
@@ -133,7 +122,7 @@ def _reopen(turn: Turn, parsed: Parsed) -> None:
         turn.ask()
         return
     reference = parsed.argument or data.get("rating_ref") or data.get("last_answered")
-    if turn.session.state in FLOW_STATES and turn.session.state != State.SUBMITTING:
+    if turn.session.state in slots.DRAFTING:
         data["return_to"] = turn.session.state.value
     if reference:
         start_reopen(turn, reference)
@@ -153,7 +142,7 @@ def _add_media(turn: Turn, parsed: Parsed) -> None:
             turn.goto(State.MENU)
         turn.ask()
         return
-    if turn.session.state in FLOW_STATES and turn.session.state != State.SUBMITTING:
+    if turn.session.state in slots.DRAFTING:
         turn.data["return_to"] = turn.session.state.value
     reference = parsed.argument or turn.data.get("last_case")
     if reference:
@@ -173,12 +162,19 @@ def start_reopen(turn: Turn, reference: str, *, offered: bool = False) -> None:
 
 
 def _track(turn: Turn, _: Parsed) -> None:
-    """Ask for the reference of a case to track (coming back to a half-done question afterwards)."""
-    if turn.session.state in FLOW_STATES and turn.session.state != State.SUBMITTING:
+    """Track a case (coming back to a half-done question afterwards)."""
+    start_tracking(turn)
+
+
+def start_tracking(turn: Turn) -> None:
+    """"Where is my complaint?": the citizen's open cases are looked up (`OpenCasesFound` lists them
+    to pick from, or tells the one); a reference works too."""
+    if turn.session.state in slots.DRAFTING:
         turn.data["return_to"] = turn.session.state.value
     turn.data["track_purpose"] = "track"
+    turn.data.pop("open_cases", None)
     turn.goto(State.TRACK)
-    turn.ask()
+    turn.do(ListOpenCases())
 
 
 COMMANDS: dict[Command, Callable[[Turn, Parsed], None]] = {

@@ -1,11 +1,12 @@
 """Which language a citizen writes in: script, then word lists, then langdetect, else None.
 
-Short messages defeat statistical detectors ("hello" -> fi, Darija in Latin letters -> tr), so the
-order is: Arabic script means Arabic; Latin text is scored against small lexicons of greetings and
-complaint words for French, English and Moroccan Darija written in Latin letters (where digits stand
-for Arabic sounds: 3afak, 7ta, 9a3); only a longer text with no clear lexicon winner goes to
-langdetect, seeded and limited to Arabic, French and English. `None` means "could not tell": the
-caller keeps the contact's previous language or the deployment default.
+A whole-message command is a word of one lexicon ("help", "status", "aide", "statut"), so it is
+answered in its language. Short messages defeat statistical detectors ("hello" -> fi, Darija in
+Latin letters -> tr), so the order is: Arabic script means Arabic; Latin text is scored against
+small lexicons of greetings and complaint words for French, English and Moroccan Darija written in
+Latin letters (where digits stand for Arabic sounds: 3afak, 7ta, 9a3); only a longer text with no
+clear lexicon winner goes to langdetect, seeded and limited to Arabic, French and English. `None`
+means "could not tell": the caller keeps the contact's previous language or the deployment default.
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ LEXICON: dict[str, frozenset[str]] = {
         """bonjour bonsoir salut merci plainte plaintes probleme problemes ordures dechets poubelle poubelles
         eclairage lumiere lampadaire route rue trottoir egout quartier reclamation svp stp oui non
         je vous nous une les des est sont pas dans avec pour sur depuis mon mes cette aux qui que
-        il elle ce du au et ne rien tres aussi voudrais veux besoin aide madame monsieur"""
+        il elle ce du au et ne rien tres aussi voudrais veux besoin aide madame monsieur
+        statut suivi suivre annuler retour conseiller humain accueil precedent"""
     ),
     "en": _bag(
         """hello hi hey thanks thank you please complaint complaints problem problems garbage trash rubbish
         waste street streetlight light lights road water sewage the is are not there my i in on of
-        and with since yes have has was been good morning evening want need it this that"""
+        and with since yes have has was been good morning evening want need it this that
+        help status track cancel back previous person human operator"""
     ),
     DARIJA: _bag(
         """salam slm salamo salamu kayn kayna kaynin kayen wach wash bzaf bezaf zbel bghit bghina 3afak

@@ -7,12 +7,14 @@ events (`CaseCreated`, `CaseFound`, ...), so the dialogue itself never touches a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-SESSION_VERSION = 1
+SESSION_VERSION = 2
+"""2: the half-written submission is a typed `Submission`; a version-1 session's loose keys are lifted
+into one (`Submission.lifted`), so a deploy does not lose drafts citizens are writing."""
 
 
 class State(StrEnum):
@@ -21,6 +23,7 @@ class State(StrEnum):
     NEW = "new"
     MENU = "menu"
     CATEGORY = "category"
+    CATEGORY_CHECK = "category_check"
     DESCRIPTION = "description"
     LOCATION = "location"
     NAME = "name"
@@ -49,6 +52,105 @@ def copy_json(value: Any) -> Any:
 
 
 @dataclass
+class Submission:
+    """What the citizen has said so far about the case they are submitting: the draft, filled slot
+    by slot (`conversations.slots` says in which order, and which are required)."""
+
+    kind: str = "complaint"
+    category: str | None = None
+    description: str = ""
+    location_text: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    name: str = ""
+    anonymous: bool = False
+    callback: str = ""
+    """A phone number the citizen gave to be called back on (instead of a name)."""
+    media: list[int] = field(default_factory=list)
+    """The store's ids of the photos and files kept with the draft (recordings included)."""
+    media_count: int = 0
+    """Files a channel announced without store ids (counted in the summary, nothing to attach)."""
+    recorded: list[str] = field(default_factory=list)
+    """Slots answered by a recording rather than words (`description`, `place`): the summary says
+    "your recorded description" instead of quoting a text."""
+    recordings: int = 0
+    """How many of `media` are recordings (answers spoken on the phone, voice notes), not photos."""
+    guess: str | None = None
+    """A category read from the description, proposed to the citizen and not yet confirmed."""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "kind": self.kind, "category": self.category, "description": self.description,
+            "location_text": self.location_text, "lat": self.lat, "lon": self.lon, "name": self.name,
+            "anonymous": self.anonymous, "callback": self.callback, "media": list(self.media),
+            "media_count": self.media_count, "recorded": list(self.recorded), "recordings": self.recordings,
+            "guess": self.guess,
+        }
+
+    def copy(self) -> Submission:
+        """A private copy (its lists are not shared)."""
+        return replace(self, media=list(self.media), recorded=list(self.recorded))
+
+    @property
+    def photos(self) -> int:
+        """How many photos and files the citizen sent (recordings are answers, not counted)."""
+        return max(len(self.media) - self.recordings, 0) + self.media_count
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Submission | None:
+        """A submission from its stored form (None for anything that is not one); wrong-typed fields
+        take their defaults rather than break the conversation."""
+        if not isinstance(raw, dict):
+            return None
+        return cls(
+            kind=_text(raw.get("kind")) or "complaint",
+            category=_text(raw.get("category")) or None,
+            description=_text(raw.get("description")),
+            location_text=_text(raw.get("location_text")),
+            lat=_number(raw.get("lat")),
+            lon=_number(raw.get("lon")),
+            name=_text(raw.get("name")),
+            anonymous=raw.get("anonymous") is True,
+            callback=_text(raw.get("callback")),
+            media=[i for i in raw.get("media") or () if isinstance(i, int) and not isinstance(i, bool)]
+            if isinstance(raw.get("media"), list) else [],
+            media_count=_count(raw.get("media_count")),
+            recorded=[s for s in raw.get("recorded") or () if isinstance(s, str)]
+            if isinstance(raw.get("recorded"), list) else [],
+            recordings=_count(raw.get("recordings")),
+            guess=_text(raw.get("guess")) or None,
+        )
+
+    @classmethod
+    def lifted(cls, data: dict[str, Any]) -> Submission | None:
+        """The draft a version-1 session kept as loose keys of its `data` (removed from it)."""
+        if "kind" not in data:
+            return None
+        raw = {key: data.pop(key, None) for key in V1_DRAFT_KEYS}
+        return cls.from_json(raw)
+
+
+V1_DRAFT_KEYS = ("kind", "category", "description", "location_text", "lat", "lon", "name", "callback", "anonymous",
+                 "media", "media_count", "prefilled")
+
+
+def _text(value: Any) -> str:
+    """`value` when it is a string, else ""."""
+    return value if isinstance(value, str) else ""
+
+
+def _number(value: Any) -> float | None:
+    """`value` as a float when it is a number, else None."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _count(value: Any) -> int:
+    """`value` when it is a non-negative int, else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+@dataclass
 class Session:
     """One citizen's conversation on one channel, stored as JSON in Redis."""
 
@@ -59,6 +161,8 @@ class Session:
     data: dict[str, Any] = field(default_factory=dict)
     misses: int = 0
     updated_at: datetime | None = None
+    submission: Submission | None = None
+    """The case being submitted, when there is one."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (its `data` is shared, not copied: serialize it before changing the session)."""
@@ -70,31 +174,36 @@ class Session:
             "data": self.data,
             "misses": self.misses,
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "submission": self.submission.to_json() if self.submission else None,
         }
 
     def copy(self) -> Session:
         """A private copy: `data` holds only JSON values, which `copy_json` copies far faster than
         `copy.deepcopy` (every message's turn works on a copy)."""
         return Session(self.state, self.flow, self.version, self.language, copy_json(self.data), self.misses,
-                       self.updated_at)
+                       self.updated_at, self.submission.copy() if self.submission else None)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any] | None) -> Session:
-        """A session from its stored form; an unknown version or state starts afresh."""
-        if not raw or raw.get("version") != SESSION_VERSION:
+        """A session from its stored form; an unknown version or state starts afresh (version 1 is
+        lifted to this one)."""
+        if not raw or raw.get("version") not in (1, SESSION_VERSION):
             return cls()
         try:
             state = State(raw.get("state", State.NEW))
         except ValueError:
             return cls(language=raw.get("language"))
         updated = raw.get("updated_at")
+        data = dict(raw.get("data") or {})
+        submission = Submission.lifted(data) if raw.get("version") == 1 else Submission.from_json(raw.get("submission"))
         return cls(
             state=state,
             flow=raw.get("flow", "complaint"),
             language=raw.get("language"),
-            data=dict(raw.get("data") or {}),
+            data=data,
             misses=int(raw.get("misses") or 0),
             updated_at=datetime.fromisoformat(updated) if updated else None,
+            submission=submission,
         )
 
 
@@ -126,6 +235,9 @@ class UserMessage:
     """True when the shared contact is the citizen's own (not someone else's card)."""
     edited: bool = False
     """The citizen edited an earlier message: acknowledged, never taken as an answer."""
+    language_hint: str = ""
+    """The language the citizen's app is set to, when the channel tells: used for a first message
+    whose words do not tell the language."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +258,24 @@ class CaseFound:
     changed_at: datetime
     at: datetime
     note: str = ""
+    rateable: bool = False
+    """The citizen's own case, answered and not yet rated: the rating question follows."""
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """One of the citizen's cases still open (or answered and waiting for their word), as listed to them."""
+
+    reference: str
+    status: str
+
+
+@dataclass(frozen=True)
+class OpenCasesFound:
+    """The citizen's open cases, latest first (empty when they have none)."""
+
+    cases: tuple[OpenCase, ...]
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -217,13 +347,9 @@ class AgentJoined:
     at: datetime
 
 
-HANDBACK_STEPS = ("menu", "resume", "category", "description", "location", "name", "confirm")
-"""Where a person may hand back: the menu, where the citizen was, or a question of the submission."""
-
-
 @dataclass(frozen=True)
 class HandedBack:
-    """The person gave the conversation back to the bot at `step` (one of `HANDBACK_STEPS`)."""
+    """The person gave the conversation back to the bot at `step` (one of `slots.HANDBACK_STEPS`)."""
 
     step: str
     at: datetime
@@ -261,6 +387,7 @@ Event = (
     CaseCreated
     | CaseFound
     | CaseNotFound
+    | OpenCasesFound
     | StatusChanged
     | RatingRecorded
     | CaseReopened
@@ -308,6 +435,13 @@ class LookupCase:
 
 
 @dataclass(frozen=True)
+class ListOpenCases:
+    """List the contact's open cases, latest first, at most `limit`; answer with `OpenCasesFound`."""
+
+    limit: int = 3
+
+
+@dataclass(frozen=True)
 class RateCase:
     """Store a rating 1-5; answer with `RatingRecorded`."""
 
@@ -321,6 +455,8 @@ class ReopenCase:
 
     reference: str
     reason: str
+    attachment_ids: tuple[int, ...] = ()
+    """The recording that says what is still wrong (on the phone), added to the case once reopened."""
 
 
 @dataclass(frozen=True)
@@ -361,7 +497,8 @@ class LinkPhone:
 
 
 Effect = (
-    CreateCase | LookupCase | RateCase | ReopenCase | AttachMedia | CloseCase | RequestAgent | SetLanguage | LinkPhone
+    CreateCase | LookupCase | ListOpenCases | RateCase | ReopenCase | AttachMedia | CloseCase | RequestAgent
+    | SetLanguage | LinkPhone
 )
 
 
@@ -420,6 +557,9 @@ class DialogueContext:
     max_misses: int = 3
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     """Overrides of catalog texts from configuration: language -> key -> text."""
+    spoken: bool = False
+    """The channel's prompts are heard, not read (a phone call): the summary is said in full, not cut
+    to fit two SMS."""
 
     @property
     def category_keywords(self) -> dict[str, tuple[str, ...]]:

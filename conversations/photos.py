@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from conversations import commands, language
+from conversations import commands, slots
 from conversations.model import AttachMedia, State, UserMessage
-from conversations.turn import FLOW_STATES, Turn
+from conversations.turn import Turn
 from core import references
 
 BURST = timedelta(seconds=60)
@@ -22,10 +22,6 @@ BURST = timedelta(seconds=60)
 MIN_CAPTION = 3
 MAX_PLACE = 300
 MAX_DESCRIPTION = 2000
-
-DRAFTING = FLOW_STATES - {State.SUBMITTING}
-"""Where photos and pins join the draft."""
-
 
 def carries_media(message: UserMessage) -> bool:
     """True when the message has photos or files."""
@@ -37,21 +33,25 @@ def carries_audio(message: UserMessage) -> bool:
     return "audio" in message.media_kinds
 
 
-RECORDED_ANSWERS = {State.DESCRIPTION: "recorded_description", State.LOCATION: "recorded_location"}
-"""Questions a recording answers on its own (the recording is kept with the draft and goes with the case)."""
+def recorded_slot(state: State) -> slots.Slot | None:
+    """The slot a recording answers on its own at question `state` (the recording is kept with the
+    draft and goes with the case), if any."""
+    slot = slots.BY_QUESTION.get(state)
+    return slot if slot is not None and slot.recording else None
 
 
-def take_recording(turn: Turn, state: State) -> None:
+def take_recording(turn: Turn, slot: slots.Slot) -> None:
     """A recording without words answers the description or the place: the case text says to listen."""
     from conversations.states import advance
 
-    line = turn.t(RECORDED_ANSWERS[state])
-    if state == State.DESCRIPTION:
-        turn.data["description"] = line
-        advance(turn, State.LOCATION)
+    draft, line = turn.draft, turn.t(slot.recording)
+    if slot.name == "description":
+        draft.description = line
     else:
-        turn.data.update(lat=None, lon=None, location_text=line)
-        advance(turn, State.NAME)
+        draft.lat = draft.lon = None
+        draft.location_text = line
+    draft.recorded = [*(name for name in draft.recorded if name != slot.name), slot.name]
+    advance(turn)
 
 
 def carries_pin(message: UserMessage) -> bool:
@@ -73,12 +73,13 @@ def handle(turn: Turn, message: UserMessage, text: str) -> bool:
         return False
     if state == State.ADD_MEDIA and not turn.fresh:
         return _to_case(turn, message)
-    if state in DRAFTING:
+    if state in slots.DRAFTING:
         keep(turn, message, in_location=state == State.LOCATION)
         if text or (state == State.LOCATION and carries_pin(message)):
             return False
-        if state in RECORDED_ANSWERS and carries_audio(message):
-            take_recording(turn, state)
+        recorded = recorded_slot(state)
+        if recorded is not None and carries_audio(message):
+            take_recording(turn, recorded)
             return True
         key = "location_received" if carries_pin(message) and not carries_media(message) else "photo_received"
         acknowledge(turn, key, message.at)
@@ -97,43 +98,34 @@ def start_report(turn: Turn, message: UserMessage, text: str, intro: str | None 
     """Open a complaint from a photo or a pin: keep them and the caption, then ask what is missing."""
     from conversations.states import advance
 
-    session = turn.session
-    session.misses = 0
-    detected = language.detect(text, turn.ctx) if text else None
-    if detected:
-        turn.set_language(detected)
-    elif session.language not in turn.ctx.languages:
-        fallback = turn.ctx.default_language
-        turn.set_language(fallback if fallback in turn.ctx.languages else turn.ctx.languages[0], decided=False)
-    turn.drop_draft()
-    turn.data.update(kind="complaint", cat_page=0, prefilled=[])
+    turn.session.misses = 0
+    turn.decide_language(text)
+    draft = turn.start_draft("complaint")
     keep(turn, message, in_location=False)
     caption = (message.text or "").strip()
     if len("".join(caption.split())) >= MIN_CAPTION:
-        turn.data["description"] = caption[:MAX_DESCRIPTION]
-        turn.data["prefilled"].append("description")
+        draft.description = caption[:MAX_DESCRIPTION]
     if intro:
         turn.note(turn.t(intro))
     turn.note(turn.t("photo_report" if carries_media(message) else "pin_report"))
     turn.data["media_ack_at"] = message.at.isoformat()
-    advance(turn, State.CATEGORY)
+    advance(turn)
 
 
 def keep(turn: Turn, message: UserMessage, *, in_location: bool) -> None:
-    """Add the message's photos to the draft, and its pin as the place (unless the LOCATION question,
-    whose handler takes the pin itself)."""
+    """Add the message's photos to the draft (recordings counted apart), and its pin as the place
+    (unless the LOCATION question, whose handler takes the pin itself)."""
+    draft = turn.draft
     if message.media_ids:
-        kept = list(turn.data.get("media") or [])
-        kept.extend(i for i in message.media_ids if i not in kept)
-        turn.data["media"] = kept
+        new = [i for i in message.media_ids if i not in draft.media]
+        draft.media.extend(new)
+        if carries_audio(message):
+            draft.recordings += len(new)
     elif message.media_count:
-        turn.data["media_count"] = int(turn.data.get("media_count") or 0) + message.media_count
+        draft.media_count += message.media_count
     if carries_pin(message) and not in_location:
-        turn.data.update(lat=message.lat, lon=message.lon, location_text=(message.location_text or "")[:MAX_PLACE])
-        prefilled = list(turn.data.get("prefilled") or [])
-        if "location" not in prefilled:
-            prefilled.append("location")
-        turn.data["prefilled"] = prefilled
+        draft.lat, draft.lon = message.lat, message.lon
+        draft.location_text = (message.location_text or "")[:MAX_PLACE]
 
 
 def acknowledge(turn: Turn, key: str, at: datetime) -> None:
@@ -166,13 +158,3 @@ def start_adding(turn: Turn, reference: str) -> None:
         turn.do(AttachMedia(reference, message.media_ids))
         return
     turn.ask()
-
-
-def prefilled_skip(turn: Turn, state: State) -> State:
-    """The next question to ask from `state`, skipping what a photo's caption or a pin already answered."""
-    prefilled = set(turn.data.get("prefilled") or ())
-    if state == State.DESCRIPTION and "description" in prefilled and turn.data.get("description"):
-        state = State.LOCATION
-    if state == State.LOCATION and "location" in prefilled and turn.data.get("lat") is not None:
-        state = State.NAME
-    return state

@@ -13,8 +13,9 @@ import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+from conversations import slots
 from conversations.catalog import text
-from conversations.model import CategoryOption, DialogueContext, Option, Say, Session, State
+from conversations.model import CategoryOption, DialogueContext, Option, Say, Session, State, Submission
 from conversations.textnorm import fold
 from core.references import display
 
@@ -34,6 +35,9 @@ DESCRIPTION_PREVIEW = 60
 PLACE_PREVIEW = 30
 NAME_PREVIEW = 24
 CATEGORY_PREVIEW = 30
+SPOKEN_PREVIEW = 400
+"""On the phone the summary is heard, not sent: said in full up to this (a spoken description is a
+recording, a place typed on the keypad an area name)."""
 
 
 def rendered(say: Say) -> str:
@@ -128,6 +132,14 @@ def current_page(session: Session, ctx: DialogueContext) -> tuple[tuple[Category
     return pages[index], len(pages) > 1
 
 
+def status_name(status: str, lang: str, ctx: DialogueContext) -> str:
+    """A status in `lang` (the raw code, spaced, for a status the catalog does not know)."""
+    try:
+        return text(lang, f"status_{status}", ctx)
+    except KeyError:
+        return status.replace("_", " ")
+
+
 def category_name(code: str, lang: str, ctx: DialogueContext) -> str:
     """A category's name in `lang` (its code when the deployment no longer has it)."""
     for item in ctx.categories:
@@ -138,29 +150,31 @@ def category_name(code: str, lang: str, ctx: DialogueContext) -> str:
 
 def confirm(session: Session, ctx: DialogueContext) -> Say:
     """The summary of the draft with `1 Send 2 Change`, shortened until it fits two segments."""
-    lang, data = _lang(session, ctx), session.data
+    lang, draft = _lang(session, ctx), _draft(session)
     options = (Option("1", text(lang, "opt_send", ctx)), Option("2", text(lang, "opt_change", ctx)))
-    place = data.get("location_text") or (text(lang, "location_pin", ctx) if data.get("lat") is not None else "")
-    name = text(lang, "anonymous", ctx) if data.get("anonymous") else data.get("name") or data.get("callback", "")
-    description_limit, place_limit = DESCRIPTION_PREVIEW, PLACE_PREVIEW
-    files = len(data.get("media") or ()) or int(data.get("media_count") or 0)
-    media_line = "\n" + text(lang, "summary_media", ctx, count=str(files)) if files else ""
+    place = draft.location_text or (text(lang, "location_pin", ctx) if draft.lat is not None else "")
+    name = text(lang, "anonymous", ctx) if draft.anonymous else draft.name or draft.callback
+    description_limit, place_limit = (SPOKEN_PREVIEW, SPOKEN_PREVIEW) if ctx.spoken else (DESCRIPTION_PREVIEW,
+                                                                                         PLACE_PREVIEW)
+    said = {"description": draft.description, "location": place}
+    recorded = {slot: text(lang, f"summary_recorded_{slot}", ctx) for slot in draft.recorded if slot in said}
+    media_line = "\n" + text(lang, "summary_media", ctx, count=str(draft.photos)) if draft.photos else ""
     while True:
         say = Say(
             text(
                 lang,
                 "confirm_summary",
                 ctx,
-                kind=text(lang, f"kind_{data.get('kind', 'complaint')}", ctx),
-                category=shorten(category_name(data.get("category", ""), lang, ctx), CATEGORY_PREVIEW),
-                description=shorten(data.get("description", ""), description_limit),
-                place=shorten(place, place_limit),
+                kind=text(lang, f"kind_{draft.kind}", ctx),
+                category=shorten(category_name(draft.category or "", lang, ctx), CATEGORY_PREVIEW),
+                description=recorded.get("description") or shorten(said["description"], description_limit),
+                place=recorded.get("location") or shorten(place, place_limit),
                 name=shorten(name, NAME_PREVIEW),
             )
             + media_line,
             options,
         )
-        if fits(say) or description_limit <= 12:
+        if fits(say) or description_limit <= 12 or ctx.spoken:
             return say
         description_limit -= 4
         place_limit = max(place_limit - 2, 10)
@@ -172,6 +186,11 @@ PromptBuilder = Callable[[Session, DialogueContext], Say]
 def _lang(session: Session, ctx: DialogueContext) -> str:
     """The session's language, or the deployment default."""
     return session.language or ctx.default_language
+
+
+def _draft(session: Session) -> Submission:
+    """The session's submission (an empty one when there is none: a question asked out of turn)."""
+    return session.submission or Submission()
 
 
 def _simple(key: str, *option_keys: str) -> PromptBuilder:
@@ -205,8 +224,23 @@ def _category_prompt(session: Session, ctx: DialogueContext) -> Say:
 def _description_prompt(session: Session, ctx: DialogueContext) -> Say:
     """Ask for the description, naming the kind of submission."""
     lang = _lang(session, ctx)
-    your_kind = text(lang, f"your_{session.data.get('kind', 'complaint')}", ctx)
+    your_kind = text(lang, f"your_{_draft(session).kind}", ctx)
     return Say(text(lang, "ask_description", ctx, your_kind=your_kind))
+
+
+def _category_check_prompt(session: Session, ctx: DialogueContext) -> Say:
+    """The category read from the description, proposed in one line: 1 yes, 2 choose another."""
+    lang = _lang(session, ctx)
+    category = category_name(_draft(session).guess or "", lang, ctx)
+    options = (Option("1", text(lang, "opt_category_yes", ctx)), Option("2", text(lang, "opt_category_other", ctx)))
+    return Say(text(lang, "ask_category_check", ctx, category=category), options)
+
+
+def _edit_prompt(session: Session, ctx: DialogueContext) -> Say:
+    """Which part of the submission to change: one line per editable slot, in table order."""
+    lang = _lang(session, ctx)
+    options = tuple(Option(str(n), text(lang, slot.edit_option, ctx)) for n, slot in enumerate(slots.EDITABLE, 1))
+    return Say(text(lang, "ask_edit", ctx), options)
 
 
 def _name_prompt(session: Session, ctx: DialogueContext) -> Say:
@@ -223,10 +257,19 @@ def _location_prompt(session: Session, ctx: DialogueContext) -> Say:
 
 
 def _track_prompt(session: Session, ctx: DialogueContext) -> Say:
-    """Ask for a reference (to track, to reopen, or to add photos to)."""
-    purpose = session.data.get("track_purpose")
+    """Ask for a reference (to track, to reopen, or to add photos to); to track, the citizen's open
+    cases are listed to pick from when there are some."""
+    lang, purpose = _lang(session, ctx), session.data.get("track_purpose")
+    listed = session.data.get("open_cases") if purpose == "track" else None
+    if listed:
+        options = tuple(
+            Option(str(n), text(lang, "case_choice", ctx, reference=display(ref),
+                                status=status_name(status, lang, ctx)))
+            for n, (ref, status) in enumerate(listed, 1)
+        )
+        return Say(text(lang, "ask_pick_case", ctx), options)
     key = {"reopen": "ask_reopen_reference", "attach": "ask_attach_reference"}.get(purpose or "", "ask_reference")
-    return Say(text(_lang(session, ctx), key, ctx))
+    return Say(text(lang, key, ctx))
 
 
 def _add_media_prompt(session: Session, ctx: DialogueContext) -> Say:
@@ -239,11 +282,12 @@ PROMPTS = {
     State.NEW: _menu_prompt,
     State.MENU: _menu_prompt,
     State.CATEGORY: _category_prompt,
+    State.CATEGORY_CHECK: _category_check_prompt,
     State.DESCRIPTION: _description_prompt,
     State.LOCATION: _location_prompt,
     State.NAME: _name_prompt,
     State.CONFIRM: confirm,
-    State.EDIT: _simple("ask_edit", "opt_edit_category", "opt_edit_description", "opt_edit_location", "opt_edit_name"),
+    State.EDIT: _edit_prompt,
     State.SUBMITTING: _simple("submitting"),
     State.TRACK: _track_prompt,
     State.HANDOFF: _simple("agent_requested"),
@@ -263,10 +307,11 @@ def miss_hint(session: Session, ctx: DialogueContext) -> str:
     """A short line telling what a valid answer to the current question looks like."""
     lang = _lang(session, ctx)
     state = session.state
-    if state in (State.DESCRIPTION, State.LOCATION, State.REOPEN_REASON):
+    slot = slots.BY_QUESTION.get(state)
+    if slot is not None and slot.hint != "miss_number":
+        return text(lang, slot.hint, ctx)
+    if state == State.REOPEN_REASON:
         return text(lang, "miss_text", ctx)
-    if state == State.NAME:
-        return text(lang, "miss_name", ctx)
     if state == State.TRACK:
         return text(lang, "miss_reference", ctx)
     if state == State.ADD_MEDIA:

@@ -6,14 +6,15 @@ entry point (first message, or a fresh start after a long silence).
 
 from __future__ import annotations
 
-from conversations import commands, fallbacks, language, photos, prompts
+from conversations import commands, fallbacks, photos, prompts, slots
 from conversations.commands import Command
 from conversations.model import CaseDraft, CloseCase, CreateCase, RateCase, ReopenCase, RequestAgent, Say, State
 from conversations.prompts import KINDS, choice
 from conversations.textnorm import fold
 from conversations.turn import Turn
 from conversations.understanding import answers
-from conversations.understanding.reading import REPORT_INTENTS, SURE
+from conversations.understanding.places import place_in
+from conversations.understanding.reading import LIKELY, REPORT_INTENTS, SURE
 from core import references
 
 MAX_DESCRIPTION = 2000
@@ -37,15 +38,11 @@ def start(turn: Turn, text: str, intro: str = "greeting") -> None:
     turn.session.misses = 0
     turn.session.state = State.NEW
     parsed = commands.parse(text, turn.ctx.languages) if text else None
-    detected = language.detect(text, turn.ctx) if text else None
     if parsed is not None and parsed.command == Command.LANGUAGE and parsed.argument:
         turn.set_language(parsed.argument)
         parsed = None
-    elif detected:
-        turn.set_language(detected)
-    elif turn.session.language not in turn.ctx.languages:
-        fallback = turn.ctx.default_language
-        turn.set_language(fallback if fallback in turn.ctx.languages else turn.ctx.languages[0], decided=False)
+    else:
+        turn.decide_language(turn.message.text if turn.message is not None and turn.message.text else text)
     if intro != "greeting":
         turn.note(turn.t(intro))
     if parsed is not None and parsed.command not in (Command.MENU, Command.BACK, Command.CANCEL):
@@ -63,28 +60,29 @@ def start(turn: Turn, text: str, intro: str = "greeting") -> None:
 
 def start_report(turn: Turn, text: str) -> bool:
     """A message that describes a problem ("les poubelles débordent rue 5 depuis une semaine") starts
-    the submission with it as the description; a category read with confidence is taken (shown, and
-    changed from the summary if wrong), otherwise the category menu comes next. False for anything
-    else, or what the classifiers are not sure is a report."""
+    the submission with it as the description, and the place it names as the place. A sure category
+    is taken (shown, and changed from the summary if wrong); a likely one is proposed in one line to
+    confirm; otherwise the category menu comes next. False for anything else, or what the classifiers
+    are not sure is a report."""
     body = (turn.message.text if turn.message else text).strip()
     if len(body.split()) < MIN_REPORT_WORDS:
         return False
     reading = answers.reading_of(body, turn.ctx)
     if reading.intent not in REPORT_INTENTS or reading.intent_margin < SURE:
         return False
-    turn.data.update(kind=reading.intent, description=body[:MAX_DESCRIPTION], cat_page=0,
-                     prefilled=sorted({*turn.data.get("prefilled", ()), "description"}))
+    draft = turn.start_draft(reading.intent)
+    draft.description = body[:MAX_DESCRIPTION]
+    draft.location_text = place_in(body)[:MAX_PLACE]
     turn.session.state = State.MENU
     turn.note(turn.t("description_kept"))
     known = {option.code: option for option in turn.ctx.categories}
     if reading.category in known and reading.category_margin >= SURE:
-        turn.data["category"] = reading.category
-        turn.data.pop("cat_page", None)
+        draft.category = reading.category
         name = known[reading.category].names.get(turn.lang) or reading.category
         turn.note(turn.t("category_understood", category=name))
-        advance(turn, State.DESCRIPTION)
-    else:
-        advance(turn, State.CATEGORY)
+    elif reading.category in known and reading.category_margin >= LIKELY:
+        draft.guess = reading.category
+    advance(turn)
     return True
 
 
@@ -109,11 +107,11 @@ def miss(turn: Turn, hint: str | None = None) -> None:
     turn.ask()
 
 
-def advance(turn: Turn, state: State) -> None:
-    """Go to the next question, or straight back to the summary while editing."""
-    if turn.data.pop("editing", False):
-        state = State.CONFIRM
-    turn.goto(photos.prefilled_skip(turn, state))
+def advance(turn: Turn) -> None:
+    """Ask the next empty required slot's question (`slots.next_question`), else the summary; while
+    editing, straight back to the summary."""
+    editing = turn.data.pop("editing", False)
+    turn.goto(State.CONFIRM if editing else slots.next_question(turn.draft))
     turn.ask()
 
 
@@ -121,12 +119,10 @@ def on_menu(turn: Turn, text: str) -> None:
     """1-3 start a submission of that kind, 4 tracks a case, 5 asks for a person."""
     number = choice(text, 5)
     if number is not None and number <= len(KINDS):
-        turn.data["kind"] = KINDS[number - 1]
-        turn.data["cat_page"] = 0
-        advance(turn, State.CATEGORY)
+        turn.start_draft(KINDS[number - 1])
+        advance(turn)
     elif number == 4:
-        turn.data["track_purpose"] = "track"
-        advance(turn, State.TRACK)
+        fallbacks.start_tracking(turn)
     elif number == 5:
         fallbacks.request_agent(turn, "asked")
     elif turn.fresh or not start_report(turn, text):  # after a long silence, `miss` starts afresh
@@ -138,11 +134,28 @@ def on_category(turn: Turn, text: str) -> None:
     page, more = prompts.current_page(turn.session, turn.ctx)
     number = choice(text, 9)
     if number is not None and number <= len(page):
-        turn.data["category"] = page[number - 1].code
+        turn.draft.category = page[number - 1].code
+        turn.draft.guess = None
         turn.data.pop("cat_page", None)
-        advance(turn, State.DESCRIPTION)
+        advance(turn)
     elif more and text and fold(text) == prompts.MORE_KEY:
         turn.data["cat_page"] = int(turn.data.get("cat_page", 0)) + 1
+        turn.ask()
+    else:
+        miss(turn)
+
+
+def on_category_check(turn: Turn, text: str) -> None:
+    """1 (or yes) takes the category proposed; 2 (or no) shows the menu of categories."""
+    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text, turn.ctx) or "")
+    draft = turn.draft
+    if number == 1 and draft.guess:
+        draft.category, draft.guess = draft.guess, None
+        advance(turn)
+    elif number == 2 or not draft.guess:
+        draft.guess = None
+        turn.data["cat_page"] = 0
+        turn.goto(State.CATEGORY)
         turn.ask()
     else:
         miss(turn)
@@ -154,35 +167,40 @@ def on_description(turn: Turn, text: str) -> None:
     if len("".join(body.split())) < MIN_DESCRIPTION:
         miss(turn)
         return
-    turn.data["description"] = body[:MAX_DESCRIPTION]
-    advance(turn, State.LOCATION)
+    turn.draft.description = body[:MAX_DESCRIPTION]
+    turn.draft.recorded = [name for name in turn.draft.recorded if name != "description"]
+    advance(turn)
 
 
 def on_location(turn: Turn, text: str) -> None:
     """A map pin, or the place in words."""
-    message = turn.message
+    message, draft = turn.message, turn.draft
     if message is not None and message.lat is not None and message.lon is not None:
-        turn.data.update(lat=message.lat, lon=message.lon, location_text=(message.location_text or text)[:MAX_PLACE])
+        draft.lat, draft.lon = message.lat, message.lon
+        draft.location_text = (message.location_text or text)[:MAX_PLACE]
     elif len("".join(text.split())) >= MIN_PLACE:
-        turn.data.update(lat=None, lon=None, location_text=text.strip()[:MAX_PLACE])
+        draft.lat = draft.lon = None
+        draft.location_text = text.strip()[:MAX_PLACE]
     else:
         miss(turn)
         return
-    advance(turn, State.NAME)
+    draft.recorded = [name for name in draft.recorded if name != "location"]
+    advance(turn)
 
 
 def on_name(turn: Turn, text: str) -> None:
     """A name, or 0 (or "anonymous" in any language, or declining to give one) to stay anonymous."""
+    draft = turn.draft
     if choice(text, 0, low=0) == 0 or fold(text) in ANONYMOUS_WORDS or answers.refuses_name(text, turn.ctx):
-        turn.data.update(anonymous=True, name="")
+        draft.anonymous, draft.name, draft.callback = True, "", ""
     elif callback_number(text):
-        turn.data.update(anonymous=False, name="", callback=callback_number(text))
+        draft.anonymous, draft.name, draft.callback = False, "", callback_number(text)
     elif any(char.isalpha() for char in text):
-        turn.data.update(anonymous=False, name=" ".join(text.split())[:MAX_NAME])
+        draft.anonymous, draft.name = False, " ".join(text.split())[:MAX_NAME]
     else:
         miss(turn)
         return
-    advance(turn, State.CONFIRM)
+    advance(turn)
 
 
 def callback_number(text: str) -> str:
@@ -196,10 +214,8 @@ def on_confirm(turn: Turn, text: str) -> None:
     """1 (or yes) files the submission, 2 (or no) opens the edit menu."""
     number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text, turn.ctx) or "")
     if number == 1:
-        missing = turn.first_missing()
-        if missing is not None:
-            turn.goto(missing)
-            turn.ask()
+        if slots.missing(turn.draft) is not None:
+            advance(turn)
             return
         turn.do(CreateCase(_draft(turn)))
         turn.goto(State.SUBMITTING)
@@ -210,20 +226,21 @@ def on_confirm(turn: Turn, text: str) -> None:
         miss(turn)
 
 
-EDIT_TARGETS = (State.CATEGORY, State.DESCRIPTION, State.LOCATION, State.NAME)
 YES_NO = {"yes": 1, "no": 2}
 """A plain yes or no to a question whose options are 1 (go ahead) and 2 (do not)."""
 
 
 def on_edit(turn: Turn, text: str) -> None:
     """Which part to change; after it, straight back to the summary."""
-    number = choice(text, len(EDIT_TARGETS))
-    if number is None:
+    number = choice(text, len(slots.EDITABLE))
+    question = slots.EDITABLE[number - 1].question if number is not None else None
+    if question is None:
         miss(turn)
         return
     turn.data["editing"] = True
     turn.data["cat_page"] = 0
-    turn.goto(EDIT_TARGETS[number - 1])
+    turn.draft.guess = None
+    turn.goto(question)
     turn.ask()
 
 
@@ -233,8 +250,11 @@ def on_submitting(turn: Turn, text: str) -> None:
 
 
 def on_track(turn: Turn, text: str) -> None:
-    """A reference to look up (or to reopen, when that is what was asked)."""
-    reference = references.parse(text)
+    """A case picked from the citizen's open ones, or a reference, to look up (or to reopen, or to add
+    photos to, when that is what was asked)."""
+    listed = turn.data.get("open_cases") or []
+    number = choice(text, len(listed)) if listed else None
+    reference = listed[number - 1][0] if number is not None else references.parse(text)
     if reference is None:
         miss(turn, _mistyped(turn, text))
     elif turn.data.get("track_purpose") == "reopen":
@@ -272,9 +292,14 @@ def on_reopen_offer(turn: Turn, text: str) -> None:
 
 
 def on_reopen_reason(turn: Turn, text: str) -> None:
-    """What is still wrong, sent with the reopen request."""
-    body = (turn.message.text if turn.message else text).strip()
+    """What is still wrong, sent with the reopen request (a recording on the phone, attached to the case)."""
+    message = turn.message
+    body = (message.text if message else text).strip()
     reference = turn.data.get("reopen_ref")
+    recorded = message is not None and not body and photos.carries_audio(message) and bool(message.media_ids)
+    if recorded and reference:
+        turn.do(ReopenCase(reference, turn.t("recorded_reason"), message.media_ids))
+        return
     if len("".join(body.split())) < MIN_DESCRIPTION or not reference:
         miss(turn)
         return
@@ -313,17 +338,17 @@ def _mistyped(turn: Turn, text: str) -> str | None:
 
 def _draft(turn: Turn) -> CaseDraft:
     """The submission as the case store takes it."""
-    data = turn.data
+    draft = turn.draft
     return CaseDraft(
-        kind=data.get("kind", "complaint"),
-        category=data["category"],
-        description=data["description"],
-        location_text=data.get("location_text", ""),
+        kind=draft.kind,
+        category=draft.category or "",
+        description=draft.description,
+        location_text=draft.location_text,
         language=turn.lang,
-        anonymous=bool(data.get("anonymous")),
-        name="" if data.get("anonymous") else data.get("name", ""),
-        lat=data.get("lat"),
-        lon=data.get("lon"),
-        attachment_ids=tuple(int(i) for i in data.get("media") or ()),
-        callback="" if data.get("anonymous") else data.get("callback", ""),
+        anonymous=draft.anonymous,
+        name="" if draft.anonymous else draft.name,
+        lat=draft.lat,
+        lon=draft.lon,
+        attachment_ids=tuple(draft.media),
+        callback="" if draft.anonymous else draft.callback,
     )

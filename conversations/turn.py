@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conversations import prompts
+from conversations import language, prompts
 from conversations.catalog import text
 from conversations.model import (
     AT_REST,
@@ -20,32 +20,14 @@ from conversations.model import (
     Session,
     SetLanguage,
     State,
+    Submission,
     UserMessage,
 )
+from conversations.slots import FLOW_STATES
 
-DRAFT_KEYS = (
-    "kind",
-    "category",
-    "description",
-    "location_text",
-    "lat",
-    "lon",
-    "name",
-    "callback",
-    "anonymous",
-    "cat_page",
-    "editing",
-    "media",
-    "media_count",
-    "prefilled",
-    "media_ack_at",
-)
-"""What a half-written submission keeps in `session.data`; dropped on cancel, expiry and filing."""
-
-FLOW_STATES = frozenset(
-    {State.CATEGORY, State.DESCRIPTION, State.LOCATION, State.NAME, State.CONFIRM, State.EDIT, State.SUBMITTING}
-)
-"""States in the middle of a submission: they expire, and a pause earns a welcome-back."""
+QUESTION_KEYS = ("cat_page", "editing", "media_ack_at")
+"""What the questions of a submission keep beside it (the category page shown, editing from the
+summary, the last photo acknowledgement): dropped with it."""
 
 
 @dataclass
@@ -69,20 +51,6 @@ class Turn:
         """A turn on a private copy of `session`."""
         return cls(session=session.copy(), ctx=ctx, message=message)
 
-    def first_missing(self) -> State | None:
-        """The first question of the submission still unanswered, if any (after a hand-back from a
-        person, or a damaged session)."""
-        data = self.data
-        if data.get("category") is None:
-            return State.CATEGORY
-        if not data.get("description"):
-            return State.DESCRIPTION
-        if not data.get("location_text") and data.get("lat") is None:
-            return State.LOCATION
-        if not data.get("anonymous") and not data.get("name") and not data.get("callback"):
-            return State.NAME
-        return None
-
     @property
     def lang(self) -> str:
         """The session's language (the deployment default until one is decided)."""
@@ -92,6 +60,19 @@ class Turn:
     def data(self) -> dict[str, Any]:
         """The session's data."""
         return self.session.data
+
+    @property
+    def draft(self) -> Submission:
+        """The submission being written (an empty one is started when there is none)."""
+        if self.session.submission is None:
+            self.session.submission = Submission()
+        return self.session.submission
+
+    def start_draft(self, kind: str) -> Submission:
+        """A fresh submission of `kind` (anything half-written before is dropped)."""
+        self.drop_draft()
+        self.session.submission = Submission(kind=kind)
+        return self.session.submission
 
     def t(self, key: str, **kw: Any) -> str:
         """A catalog text in the session's language."""
@@ -130,16 +111,34 @@ class Turn:
             self.effects = [e for e in self.effects if not isinstance(e, SetLanguage)]
             self.do(SetLanguage(lang))
 
+    def decide_language(self, text: str) -> None:
+        """The language of a first message: its words' when they tell, else the one already kept,
+        else the language the citizen's app is set to (a channel's hint), else the deployment's."""
+        detected = language.detect(text, self.ctx) if text else None
+        if detected:
+            self.set_language(detected)
+            return
+        if self.session.language in self.ctx.languages:
+            return
+        hint = self.message.language_hint if self.message is not None else ""
+        if hint in self.ctx.languages:
+            self.set_language(hint)
+            return
+        fallback = self.ctx.default_language
+        self.set_language(fallback if fallback in self.ctx.languages else self.ctx.languages[0], decided=False)
+
     def drop_draft(self) -> bool:
         """Forget the half-written submission; True when there was one."""
-        had = self.session.state in FLOW_STATES or "kind" in self.data
-        for key in DRAFT_KEYS:
+        had = self.session.state in FLOW_STATES or self.session.submission is not None
+        self.session.submission = None
+        for key in QUESTION_KEYS:
             self.data.pop(key, None)
         return had
 
     def rest(self, *, show_menu: bool) -> None:
         """Come to rest: back to an interrupted question, else a stashed rating, else the menu."""
         self.data.pop("track_purpose", None)
+        self.data.pop("open_cases", None)
         back_to = self.data.pop("return_to", None)
         if back_to:
             self.goto(State(back_to))

@@ -40,6 +40,9 @@ OPEN_STATUSES = frozenset({RECEIVED, ROUTED, IN_PROGRESS, REOPENED})
 """Statuses in which the administration still owes the citizen an answer."""
 
 RATEABLE_STATUSES = frozenset({ANSWERED, CLOSED})
+TRACKED_STATUSES = OPEN_STATUSES | {ANSWERED}
+"""A citizen's cases listed when they ask where their complaint is: open, or answered and waiting for
+their rating or reopening."""
 
 
 class InvalidTransition(ValueError):

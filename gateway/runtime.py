@@ -62,19 +62,22 @@ class Runtime:
 
     def dialogue_for(self, recipient: str, channel: str | None = None) -> DialogueContext:
         """The dialogue context of the profile our number `recipient` belongs to; with `channel`, worded
-        for that channel where it words texts its own way (voice), the deployment's texts still winning."""
+        for that channel where it words texts its own way (voice), the deployment's texts still winning,
+        and told when its prompts are heard rather than read."""
         profile = self.deployment.profile_for(recipient)
         key = profile.number or ""
         if key not in self._contexts:
             self._contexts[key] = dialogue_context(self.deployment, profile)
         base = self._contexts[key]
-        wording = self.adapter(channel).dialogue_texts() if channel else {}
-        if not wording:
+        adapter = self.adapter(channel) if channel else None
+        wording = adapter.dialogue_texts() if adapter is not None else {}
+        spoken = adapter is not None and adapter.capabilities.spoken
+        if not wording and not spoken:
             return base
         channel_key = f"{key}|{channel}"
         if channel_key not in self._contexts:
             texts = {lang: {**wording.get(lang, {}), **base.texts.get(lang, {})} for lang in {*wording, *base.texts}}
-            self._contexts[channel_key] = replace(base, texts=texts)
+            self._contexts[channel_key] = replace(base, texts=texts, spoken=spoken)
         return self._contexts[channel_key]
 
     def close(self) -> None:

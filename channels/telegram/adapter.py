@@ -425,6 +425,7 @@ class TelegramChannel(ChannelAdapter):
             forwarded=message.forward_origin is not None,
             shared_contact=None if edited else shared,
             edited=edited,
+            language_hint=user.language_code or "",
         ))
 
     def _callback(self, update: Update, provider_id: str) -> list[InboundMessage]:
@@ -447,6 +448,7 @@ class TelegramChannel(ChannelAdapter):
                 button_payload=key or "?",
                 button_choices=offered,
                 sender_name=_full_name(user.first_name, user.last_name)[:200],
+                language_hint=user.language_code or "",
             ))
         ]
 

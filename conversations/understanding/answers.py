@@ -1,8 +1,9 @@
 """Plain answers to the dialogue's questions, read from what citizens write rather than the number
 asked for: "oui", "نعم", "wakha" to a yes-or-no question; "la bghitch n3tik smiti" to the name
-question; "4/5", "5 étoiles", "ممتاز" as a rating; "je veux parler à quelqu'un" as a request for a
-person. The intents come from the classifiers (`reading`); only a sure reading counts, so an answer
-the classifiers hesitate on is asked again rather than guessed.
+question; "4/5", "5 étoiles", "ممتاز" as a rating. (A sentence asking for a person or for a case's
+status works as a command: `engine._sentence_command`.) The intents come from the classifiers
+(`reading`); only a sure reading counts, so an answer the classifiers hesitate on is asked again
+rather than guessed.
 """
 
 from __future__ import annotations
@@ -43,11 +44,6 @@ def yes_or_no(text: str, ctx: DialogueContext) -> str | None:
 def refuses_name(text: str, ctx: DialogueContext) -> bool:
     """Whether the citizen declines to give their name ("je préfère ne pas le dire")."""
     return reading_of(text, ctx).is_sure("refuse_name")
-
-
-def asks_for_person(text: str, ctx: DialogueContext) -> bool:
-    """Whether the message asks for a person ("can I talk to a real person please", "عايز أكلم حد")."""
-    return reading_of(text, ctx).is_sure("agent")
 
 
 def reading_of(text: str, ctx: DialogueContext) -> Reading:

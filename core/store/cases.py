@@ -226,6 +226,18 @@ class CasesMixin(ContactsMixin):
         with self.read() as conn:
             return [case_from_row(r) for r in conn.execute(query)]
 
+    def open_cases_for_contact(self, contact_id: int, limit: int = 3) -> list[CaseRecord]:
+        """The contact's cases still open or answered (waiting for their rating or reopening), newest first:
+        what "where is my complaint?" lists to pick from."""
+        query = (
+            sa.select(cases)
+            .where(cases.c.contact_id == contact_id, cases.c.status.in_(sorted(lifecycle.TRACKED_STATUSES)))
+            .order_by(cases.c.created_at.desc(), cases.c.id.desc())
+            .limit(limit)
+        )
+        with self.read() as conn:
+            return [case_from_row(r) for r in conn.execute(query)]
+
     def case_events(self, case_id: int) -> list[CaseEvent]:
         """The case's history, oldest first."""
         query = sa.select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.id)

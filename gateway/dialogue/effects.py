@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from conversations import model as m
+from core.lifecycle import ANSWERED
 from core.store.case_store import CaseStore
 
 log = logging.getLogger(__name__)
@@ -80,13 +81,19 @@ def _apply(store: CaseStore, effect: m.Effect, scope: EffectScope) -> m.Event | 
             found = store.get_case(reference)
             if found is None:
                 return m.CaseNotFound(reference, now)
-            return m.CaseFound(reference, found.status, found.updated_at, now)
+            rateable = found.contact_id == scope.contact_id and found.status == ANSWERED and found.rating is None
+            return m.CaseFound(reference, found.status, found.updated_at, now, rateable=rateable)
+        case m.ListOpenCases(limit=limit):
+            listed = store.open_cases_for_contact(scope.contact_id, limit)
+            return m.OpenCasesFound(tuple(m.OpenCase(case.reference, case.status) for case in listed), now)
         case m.RateCase(reference=reference, rating=rating):
             store.rate_case(reference, rating, now)
             return m.RatingRecorded(reference, rating, now)
-        case m.ReopenCase(reference=reference, reason=reason):
+        case m.ReopenCase(reference=reference, reason=reason, attachment_ids=ids):
             result = store.reopen_case(reference, reason, now)
             if result == "reopened":
+                if ids:
+                    store.attach_media(reference, scope.contact_id, ids, now)
                 return m.CaseReopened(reference, now)
             return m.ReopenRefused(reference, result, now)
         case m.AttachMedia(reference=reference, attachment_ids=ids):

@@ -18,8 +18,8 @@ from datetime import datetime
 
 import redis.asyncio as aioredis
 
-from conversations.model import Session, State
-from conversations.turn import FLOW_STATES
+from conversations.model import Session
+from conversations.slots import DRAFTING
 
 _ACQUIRE = """
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -42,7 +42,7 @@ return 0
 """
 
 
-WATCHED_STATES = FLOW_STATES - {State.SUBMITTING}
+WATCHED_STATES = DRAFTING
 """States where a silent citizen gets a reminder, then a person (see `conversations.events.on_idle`)."""
 
 

@@ -237,18 +237,18 @@ class Calls:
 
 def collected(session: m.Session, call: Any) -> dict[str, Any]:
     """What the call collected, for the person who takes it over or calls back."""
-    data = session.data
+    data, submission = session.data, session.submission or m.Submission()
     found = {
         "call_sid": call.call_sid,
         "language": session.language,
         "step": data.get("handoff_from") or session.state.value,
-        "kind": data.get("kind"),
-        "category": data.get("category"),
-        "description": data.get("description"),
-        "location": data.get("location_text"),
-        "callback": data.get("callback"),
-        "anonymous": data.get("anonymous"),
-        "recordings": list(data.get("media") or []),
+        "kind": submission.kind if session.submission else None,
+        "category": submission.category,
+        "description": submission.description,
+        "location": submission.location_text,
+        "callback": submission.callback,
+        "anonymous": submission.anonymous or None,
+        "recordings": list(submission.media),
         "case": data.get("last_case"),
     }
     return {key: value for key, value in found.items() if value not in (None, "", [])}

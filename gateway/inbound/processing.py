@@ -258,6 +258,8 @@ def extras_payload(message: InboundMessage) -> dict[str, Any] | None:
         extras["button_choices"] = [list(pair) for pair in message.button_choices]
     if message.edited:
         extras["edited"] = True
+    if message.language_hint:
+        extras["language_hint"] = message.language_hint
     return extras or None
 
 
@@ -277,6 +279,7 @@ def with_extras(message: InboundMessage, payload: dict[str, Any] | None) -> Inbo
         button_choices=(tuple((str(k), str(v)) for k, v in payload["button_choices"])
                         if isinstance(payload.get("button_choices"), list) else None),
         edited=bool(payload.get("edited")),
+        language_hint=str(payload.get("language_hint") or ""),
     )
 
 
@@ -307,4 +310,5 @@ def user_message(message: InboundMessage, now: datetime, media_ids: tuple[int, .
         shared_name=message.shared_contact.name if message.shared_contact else "",
         shared_own=message.shared_contact.own if message.shared_contact else False,
         edited=message.edited,
+        language_hint=message.language_hint,
     )

@@ -12,7 +12,7 @@ the queue), and `close_stale` closes conversations left waiting or abandoned, te
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from channels.base import CallChannel, SendError
 from conversations import model as m
+from conversations.slots import HANDBACK_STEPS
 from core import references
 from core.records import OutboundDraft, Staff
 from core.store.agent_queue import ConsolePolicy, Conversation
@@ -46,27 +47,13 @@ class Refused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Draft:
-    """What the citizen said so far (from their session), as the console shows and edits it."""
-
-    kind: str = "complaint"
-    category: str | None = None
-    description: str = ""
-    location_text: str = ""
-    lat: float | None = None
-    lon: float | None = None
-    name: str = ""
-    anonymous: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return dict(self.__dict__)
+STAFF_DRAFT_FIELDS = ("kind", "category", "description", "location_text", "lat", "lon", "name", "anonymous")
+"""What the console shows of the citizen's submission, and what an agent may edit before filing it."""
 
 
-def draft_from_collected(collected: dict[str, Any]) -> Draft:
+def draft_from_collected(collected: dict[str, Any]) -> m.Submission:
     """What a phone call collected (kept on its conversation after the caller hung up), as a draft."""
-    return Draft(
+    return m.Submission(
         kind=str(collected.get("kind") or "complaint"),
         category=collected.get("category"),
         description=str(collected.get("description") or ""),
@@ -75,19 +62,14 @@ def draft_from_collected(collected: dict[str, Any]) -> Draft:
     )
 
 
-def draft_of(session: m.Session) -> Draft:
-    """The submission collected so far in `session.data` (defaults for what is missing)."""
-    data = session.data
-    return Draft(
-        kind=str(data.get("kind") or "complaint"),
-        category=data.get("category"),
-        description=str(data.get("description") or ""),
-        location_text=str(data.get("location_text") or ""),
-        lat=data.get("lat"),
-        lon=data.get("lon"),
-        name=str(data.get("name") or ""),
-        anonymous=bool(data.get("anonymous")),
-    )
+def draft_of(session: m.Session | None) -> m.Submission:
+    """A copy of the submission collected so far (an empty one when there is none)."""
+    return session.submission.copy() if session is not None and session.submission else m.Submission()
+
+
+def draft_json(draft: m.Submission) -> dict[str, Any]:
+    """The draft as the console and the API show it."""
+    return {name: getattr(draft, name) for name in STAFF_DRAFT_FIELDS}
 
 
 class Desk:
@@ -316,13 +298,7 @@ class Desk:
         if conversation.case_id is not None:
             raise Refused(409, "already_filed", f"case {conversation.case_reference} was filed from this conversation")
         session = await self.session_of(conversation)
-        draft = draft_of(session) if session is not None else Draft()
-        known = set(Draft.__dataclass_fields__)
-        edits = {key: value for key, value in fields.items() if key in known}
-        try:
-            draft = replace(draft, **edits)
-        except TypeError as exc:  # pragma: no cover - the keys are filtered above
-            raise Refused(400, "bad_request", str(exc)) from exc
+        draft = replace(draft_of(session), **{key: value for key, value in fields.items() if key in STAFF_DRAFT_FIELDS})
         store = self.runtime.store
         if not draft.category or store.deployment.category(draft.category) is None:
             known_codes = ", ".join(c.code for c in store.deployment.categories)
@@ -342,6 +318,8 @@ class Desk:
             )
         except ValueError as exc:
             raise Refused(400, "bad_request", str(exc)) from exc
+        if draft.media:
+            await self.db(store.attach_to_case, record.id, tuple(draft.media), "citizen", now)
         await self.db(store.touch_conversation, conversation_id, record.id)
         await self.db(store.add_note, record.reference, staff.username,
                       f"filed by {staff.username} from conversation {conversation_id}")
@@ -351,9 +329,9 @@ class Desk:
         return record.reference
 
     async def hand_back(self, staff: Staff, conversation_id: int, step: str) -> None:
-        """Give the conversation back to the bot at `step` (see `conversations.model.HANDBACK_STEPS`)."""
-        if step not in m.HANDBACK_STEPS:
-            raise Refused(400, "bad_step", f"step must be one of: {', '.join(m.HANDBACK_STEPS)}")
+        """Give the conversation back to the bot at `step` (see `conversations.slots.HANDBACK_STEPS`)."""
+        if step not in HANDBACK_STEPS:
+            raise Refused(400, "bad_step", f"step must be one of: {', '.join(HANDBACK_STEPS)}")
         conversation = await self.conversation(conversation_id)
         self._holder(staff, conversation)
         if not await self.db(self.runtime.store.finish_conversation, conversation_id, "handed_back"):
@@ -434,7 +412,7 @@ async def conversation_detail(desk: Desk, staff: Staff, conversation_id: int) ->
     window = await desk.reply_window(conversation)
     left = await desk.db(store.collected, conversation_id)
     collected = left[2] if left else {}
-    draft = draft_of(session) if session else Draft()
+    draft = draft_of(session)
     if not draft.description and collected:
         draft = draft_from_collected(collected)
     await desk.db(store.audit, staff.id, "conversation.view", conversation.case_id, {"conversation": conversation_id})
@@ -448,7 +426,7 @@ async def conversation_detail(desk: Desk, staff: Staff, conversation_id: int) ->
         "dialogue": {
             "state": session.state.value if session else None,
             "language": (session.language if session else None) or conversation.language,
-            "draft": draft.to_json(),
+            "draft": draft_json(draft),
         },
         "collected": collected,
         "reply_window_closes_at": window.isoformat() if window else None,

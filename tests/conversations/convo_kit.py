@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING as MISSING_FIELD
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from conversations.model import (
     Outcome,
     Session,
     State,
+    Submission,
     UserMessage,
 )
 from core.references import check_digit, display
@@ -66,9 +68,30 @@ DRAFT = {
 }
 
 
+SUBMISSION_FIELDS = {f.name: f for f in fields(Submission)}
+
+
 def session(state: State = State.MENU, lang: str | None = "fr", misses: int = 0, **data: Any) -> Session:
-    """A session as the gateway would load it, last touched at T0."""
-    return Session(state=state, language=lang, data=dict(data), misses=misses, updated_at=T0)
+    """A session as the gateway would load it, last touched at T0; keys naming a `Submission` field
+    go to its submission (one is made when any is given)."""
+    drafted = {key: data.pop(key) for key in list(data) if key in SUBMISSION_FIELDS}
+    submission = Submission(**drafted) if drafted else None
+    return Session(state=state, language=lang, data=dict(data), misses=misses, updated_at=T0, submission=submission)
+
+
+def observed(session: Session, key: str) -> tuple[bool, Any]:
+    """Whether the session holds `key` and its value: a `Submission` field (set when the session has a
+    submission and the field is not at its default; `kind` whenever there is a submission), else a
+    key of `session.data`."""
+    if key not in SUBMISSION_FIELDS:
+        return key in session.data, session.data.get(key)
+    submission = session.submission
+    if submission is None:
+        return False, None
+    value = getattr(submission, key)
+    spec = SUBMISSION_FIELDS[key]
+    default = spec.default_factory() if spec.default_factory is not MISSING_FIELD else spec.default
+    return key == "kind" or value != default, value
 
 
 def draft_session(state: State, lang: str = "fr", **extra: Any) -> Session:
@@ -123,7 +146,8 @@ class Expect:
     lang: str | None = None
     misses: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
-    """Keys of `session.data` with their expected value (`MISSING` for absent keys)."""
+    """Keys of `session.data` or fields of its submission with their expected value (`MISSING` for
+    absent keys; see `observed`)."""
     replies: int | None = None
 
 
@@ -212,10 +236,11 @@ def _check(row: Row, number: int, item: Step, outcome: Outcome) -> None:
     if expect.replies is not None:
         assert len(outcome.replies) == expect.replies, f"{where}: {len(outcome.replies)} replies\n{text}"
     for key, value in expect.data.items():
+        present, held = observed(outcome.session, key)
         if value is MISSING:
-            assert key not in outcome.session.data, f"{where}: data[{key!r}] still set"
+            assert not present, f"{where}: {key!r} still set ({held!r})"
         else:
-            assert outcome.session.data.get(key) == value, f"{where}: data[{key!r}] = {outcome.session.data.get(key)!r}"
+            assert held == value, f"{where}: {key!r} = {held!r}"
 
 
 __all__ = ["ADMIN", "BAD_REF", "CTX", "MISSING", "REF", "REF2", "T0", "Expect", "Row", "Step", "display"]

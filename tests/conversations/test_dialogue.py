@@ -14,7 +14,9 @@ from conversations.model import (
     CaseReopened,
     CloseCase,
     CreateCase,
+    ListOpenCases,
     LookupCase,
+    OpenCasesFound,
     RateCase,
     RatingRecorded,
     ReopenCase,
@@ -249,7 +251,10 @@ COMMANDS += [
         Step("menu", E(S.MENU, says=("menu_intro",), not_says=("cancelled",))),
     )),
     Row("menu-option-5-agent", session(S.MENU, "fr"), (Step("5", E(S.HANDOFF, ASKED, says=("agent_requested",))),)),
-    Row("menu-option-4-track", session(S.MENU, "fr"), (Step("4", E(S.TRACK, says=("ask_reference",))),)),
+    Row("menu-option-4-track", session(S.MENU, "fr"), (
+        Step("4", E(S.TRACK, (ListOpenCases(),), silent=True)),
+        Step(OpenCasesFound((), T0), E(S.TRACK, says=("ask_reference",))),
+    )),
     Row("submitting-says-wait", draft_session(S.SUBMITTING, "en"), (
         Step("hello?", E(S.SUBMITTING, says=("submitting",))),
     )),

@@ -63,11 +63,11 @@ ROWS = [
             "complaint", "waste", "Les poubelles débordent depuis une semaine", "Hay Riad", "fr", True, "",
             33.92, -6.91, (11,))),), silent=True)),
         Step(CaseCreated(REF, ADMIN, T0), E(S.MENU, says=("case_created",),
-                                            data={"media": MISSING, "last_case": REF, "prefilled": MISSING})),
+                                            data={"media": MISSING, "last_case": REF})),
     )),
     Row("photo-and-pin-in-one-message-without-caption-asks-description", session(S.MENU, "en"), (
         Step(shot(5, lat=30.0, lon=-9.5), E(S.CATEGORY, says=("photo_report",),
-                                            data={"media": [5], "lat": 30.0, "prefilled": ["location"]})),
+                                            data={"media": [5], "lat": 30.0})),
         Step("1", E(S.DESCRIPTION, contains=("Describe your complaint",))),
         Step("Garbage everywhere", E(S.NAME)),
     )),

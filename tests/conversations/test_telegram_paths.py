@@ -9,10 +9,20 @@ from datetime import datetime
 import pytest
 
 from conversations import prompts
-from conversations.model import LinkPhone, LookupCase, PhoneLinked, SetLanguage, State, UserMessage
+from conversations.model import (
+    LinkPhone,
+    ListOpenCases,
+    LookupCase,
+    OpenCasesFound,
+    PhoneLinked,
+    SetLanguage,
+    State,
+    UserMessage,
+)
 from tests.conversations.convo_kit import (
     CTX,
     REF,
+    T0,
     Expect,
     Row,
     Step,
@@ -45,8 +55,29 @@ def edited(text: str) -> Callable[[datetime], UserMessage]:
     return lambda at: UserMessage(text, at, edited=True)
 
 
+def app_in(language: str, text: str) -> Callable[[datetime], UserMessage]:
+    """A message from an app set to `language` (Telegram's `language_code`)."""
+    return lambda at: UserMessage(text, at, language_hint=language)
+
+
 MENU_KEYS = keyboard_of(S.MENU)
 ROWS = [
+    Row("/start from a French app is answered in French", session(S.NEW, None), (
+        Step(app_in("fr", "menu"), E(S.MENU, (SetLanguage("fr"),), lang="fr", says=("greeting", "menu_intro"))),)),
+    Row("/start from an English app is answered in English", session(S.NEW, None), (
+        Step(app_in("en", "menu"), E(S.MENU, (SetLanguage("en"),), lang="en", contains=("Welcome",))),)),
+    Row("the words tell over the app's language", session(S.NEW, None), (
+        Step(app_in("fr", "السلام عليكم"), E(S.MENU, (SetLanguage("ar"),), lang="ar")),)),
+    Row("an app language the deployment lacks is the default", session(S.NEW, None), (
+        Step(app_in("de", "menu"), E(S.MENU, (SetLanguage("ar"),), lang="ar")),)),
+    Row("a language already kept wins over the app's", session(S.NEW, "en"), (
+        Step(app_in("fr", "menu"), E(S.MENU, lang="en")),)),
+    Row("help alone is answered in English", session(S.NEW, None), (
+        Step("help", E(S.MENU, (SetLanguage("en"),), lang="en", says=("help", "menu_intro"))),)),
+    Row("status alone is answered in English", session(S.NEW, None), (
+        Step("status", E(S.TRACK, (SetLanguage("en"), ListOpenCases()), lang="en")),)),
+    Row("aide alone is answered in French", session(S.NEW, None), (
+        Step("aide", E(S.MENU, (SetLanguage("fr"),), lang="fr", says=("help", "menu_intro"))),)),
     Row("press on the current menu", session(S.MENU), (
         Step(press("1", MENU_KEYS), E(S.CATEGORY, says=("ask_category",))),)),
     Row("stale press: menu buttons while describing", draft_session(S.DESCRIPTION), (
@@ -76,7 +107,8 @@ ROWS = [
         Step(lambda at: PhoneLinked("opted_out", at), E(S.MENU, says=("phone_opted_out",))),
     )),
     Row("/status mid-submission asks for a reference, then comes back", draft_session(S.LOCATION), (
-        Step("track", E(S.TRACK, says=("ask_reference",), data={"return_to": "location"})),
+        Step("track", E(S.TRACK, (ListOpenCases(),), silent=True, data={"return_to": "location"})),
+        Step(OpenCasesFound((), T0), E(S.TRACK, says=("ask_reference",))),
         Step(REF, E(S.TRACK, (LookupCase(REF),))),
     )),
     Row("/lang offers the languages without leaving the question", draft_session(S.LOCATION), (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from conversations.model import HANDBACK_STEPS
+from conversations.slots import HANDBACK_STEPS
 from core.lifecycle import STATUSES
 
 

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from channels.base import CallChannel, implements
 from channels.registry import REGISTRY
-from conversations.model import HANDBACK_STEPS
+from conversations.slots import HANDBACK_STEPS
 from core import lifecycle, references
 from core.access import can_change_status, can_list_cases, can_reassign, can_work_conversations
 from core.records import Staff

@@ -33,6 +33,13 @@ def request(body: Any, secret: str | None = SECRET) -> HttpRequest:
     return HttpRequest("https://hotline.example/webhooks/telegram", "POST", headers, {}, raw)
 
 
+def with_language(update: dict[str, Any], language: str) -> dict[str, Any]:
+    """The update with its sender's `language_code` set to `language`."""
+    body = update.get("message") or update["callback_query"]
+    body["from"] = {**body["from"], "language_code": language}
+    return update
+
+
 PARSE = [
     ("text", u.text(ME, "Bonjour"), {"text": "Bonjour"}),
     ("start", u.text(ME, "/start"), {"text": "menu"}),
@@ -61,6 +68,10 @@ PARSE = [
      {"button_payload": "2", "button_choices": tuple(MENU), "text": ""}),
     ("forged callback", u.press(ME, SECRET, "2", MENU, signed=False), {"button_payload": "2", "button_choices": ()}),
     ("edited message", u.message(ME, key="edited_message", text="Bonjour (corrigé)"), {"edited": True}),
+    ("the app's language", u.text(ME, "Bonjour"), {"language_hint": "fr"}),
+    ("a regional app language", with_language(u.text(ME, "hi"), "en-US"), {"language_hint": "en"}),
+    ("an unusable app language", with_language(u.text(ME, "hi"), "français!"), {"language_hint": ""}),
+    ("a button press carries it too", with_language(u.press(ME, SECRET, "1", MENU), "ar"), {"language_hint": "ar"}),
 ]
 
 

@@ -124,6 +124,25 @@ def test_references_unique_and_valid(store: CaseStore) -> None:
     assert len(store.cases_for_contact(contact_id, limit=500)) == 150
 
 
+def test_open_cases_for_contact_lists_what_the_citizen_may_still_ask_about(store: CaseStore) -> None:
+    """Open and answered cases, newest first, at most the limit; closed and rejected ones are over,
+    and another contact's are never listed."""
+    contact_id = store.get_or_create_contact(random_moroccan_mobile()).id
+    start = utcnow() - timedelta(days=10)
+    filed = [new_case(store, "roads", contact_id=contact_id, now=start + timedelta(days=n)) for n in range(5)]
+    store.change_status(filed[0].reference, "rejected", "officer1", "Hors compétence")
+    store.change_status(filed[1].reference, "in_progress", "officer1")
+    store.change_status(filed[1].reference, "answered", "officer1", "Réparé")
+    store.change_status(filed[2].reference, "in_progress", "officer1")
+    store.change_status(filed[2].reference, "answered", "officer1", "Réparé")
+    store.change_status(filed[2].reference, "closed", "citizen")
+    new_case(store, "roads")  # someone else's
+    listed = store.open_cases_for_contact(contact_id, limit=3)
+    assert [case.reference for case in listed] == [filed[4].reference, filed[3].reference, filed[1].reference]
+    assert [case.status for case in listed] == ["routed", "routed", "answered"]
+    assert [case.reference for case in store.open_cases_for_contact(contact_id, limit=1)] == [filed[4].reference]
+
+
 def test_reference_collision_is_retried(store: CaseStore, monkeypatch: pytest.MonkeyPatch) -> None:
     taken = new_case(store).reference
     fresh = references.new_reference()
