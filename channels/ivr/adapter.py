@@ -124,7 +124,7 @@ class VoiceChannel(TwilioChannel):
     """One Twilio account's voice numbers."""
 
     name = "ivr"
-    capabilities = Capabilities(synchronous_reply=True, max_text_length=1600, late_replies=False)
+    capabilities = Capabilities(synchronous_reply=True, max_text_length=1600, late_replies=False, spoken=True)
     webhook_path = "/webhooks/twilio/voice"
     display_names: ClassVar[Mapping[str, str]] = {"ar": "مكالمة هاتفية", "fr": "Appel", "en": "Phone call"}
     recording_suffix = RECORDING_SUFFIX

@@ -3,7 +3,7 @@
 
 What is spoken comes from the dialogue (already in the caller's language, worded for the phone through
 `texts/*.yaml`) and from this channel's own phrases. References are read digit by digit with a pause
-after each, or played from recorded digits where the deployment has them.
+after each (phone numbers too), or played from recorded digits where the deployment has them.
 """
 
 from __future__ import annotations
@@ -19,10 +19,15 @@ from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 from channels.base import Choice, OutboundMessage
 from channels.ivr.call_settings import VoiceSettings
 
-REFERENCE = re.compile(r"\b\d{3} \d{3} \d{4}\b")
+DIGITS = re.compile(r"(?<![\w-])\+?\d(?: ?\d){5,}(?![\w-])")
+"""A run of six digits or more (a reference "482 913 0575", a phone number "+212612345678"), read
+digit by digit: read as one number it is "four hundred and eighty-two billion..." (dates are not
+matched: "2026-12-01" is said as written)."""
 DIGIT_PAUSE = "500ms"
-KEYPAD_STATES = frozenset({"new", "menu", "category", "confirm", "edit", "rate", "reopen_offer"})
+KEYPAD_STATES = frozenset({"new", "menu", "category", "category_check", "confirm", "edit", "rate", "reopen_offer"})
 """Questions answered by one key."""
+RECORDED_STATES = frozenset({"description", "reopen_reason"})
+"""Questions answered by speaking after the beep: the description, and what is still wrong with a case."""
 ANONYMOUS_KEY = "3"
 """On the phone 0 is always "a person"; the name question's "0 anonymous" is keyed 3 instead."""
 
@@ -68,14 +73,14 @@ class Renderer:
         return f"{self.base}/{step}?{urlencode(query)}"
 
     def say(self, container: TwiML, text: str, lang: str) -> None:
-        """Speak `text` in the language's voice; references are read digit by digit, slowly."""
+        """Speak `text` in the language's voice; references and phone numbers are read digit by digit, slowly."""
         if not text.strip():
             return
         digits_audio = self.settings.audio.get(lang, {})
         position = 0
-        for found in REFERENCE.finditer(text):
+        for found in DIGITS.finditer(text):
             before = text[position:found.start()]
-            digits = found.group(0).replace(" ", "")
+            digits = found.group(0).replace(" ", "").lstrip("+")
             if all(f"digit_{d}" in digits_audio for d in digits):
                 if before.strip():
                     container.append(self._say(before, lang))
@@ -163,10 +168,10 @@ class Renderer:
             for reply in replies:
                 self.speak(response, reply, lang, state)
             return str(self.transfer(response, view))
-        if state == "description":
+        if state in RECORDED_STATES:
             for reply in replies:
                 self.speak(response, reply, lang, state)
-            return str(self.record_or_speech(response, view, "description", self.settings.max_record_seconds))
+            return str(self.record_or_speech(response, view, state, self.settings.max_record_seconds))
         if state == "location":
             if self.settings.areas:
                 gather = self.gather(view, "location", digits=None)

@@ -7,6 +7,8 @@ mid-way; and every kind of bad input a call brings. Every TwiML document is chec
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from core import references
@@ -39,7 +41,7 @@ def test_a_complaint_by_phone_then_tracking_it(gateway: Gateway, language: str) 
     assert "Gather" in caller.verbs  # the contact: 1 this number, 2 another, 3 anonymous
     caller.press("1")
     confirm = spoken(caller.last)
-    assert caller.phone in confirm
+    assert caller.phone.lstrip("+") in confirm  # read digit by digit
     done = caller.press("1")
     reference = reference_in(done)
     assert references.is_valid(reference)
@@ -59,15 +61,90 @@ def test_a_complaint_by_phone_then_tracking_it(gateway: Gateway, language: str) 
     assert len(audio) == 2 and all(a["status"] == "stored" and a["content_type"] == "audio/mpeg" for a in audio)
     assert any(e["note"] == f"callback: {caller.phone}" for e in document["events"])
 
-    again = Caller(gateway, phone=caller.phone)
+    again = Caller(gateway, phone=caller.phone)  # their only open case is told at once
     again.call()
     again.press(LANGUAGE_KEY[language])
-    again.press("4")
-    assert again.last is not None and next(again.last.iter("Gather")).attrib.get("finishOnKey") == "#"
-    status = again.press(reference)
+    status = again.press("4")
     assert reference_in(status) == reference
     assert document["events"][-1]["at"][:10] in spoken(status)  # the date of the last change
     assert "repeat" in next(status.iter("Gather")).attrib["action"]
+
+    other = Caller(gateway, phone="+212661000777")  # someone else: the reference is asked
+    other.call()
+    other.press(LANGUAGE_KEY[language])
+    other.press("4")
+    assert other.last is not None and next(other.last.iter("Gather")).attrib.get("finishOnKey") == "#"
+    assert reference_in(other.press(reference)) == reference
+
+
+def file_by_phone(gateway: Gateway, language: str) -> tuple[Caller, str]:
+    """A caller files a complaint by keypad and recordings; the caller and the reference."""
+    caller = Caller(gateway)
+    to_description(caller, language)
+    caller.record(gateway.twilio.add_recording(MP3), 12)
+    caller.record(gateway.twilio.add_recording(MP3), 4)
+    caller.press("1")
+    reference = reference_in(caller.press("1"))
+    caller.hang_up()
+    return caller, reference
+
+
+def track_answered(gateway: Gateway, language: str, answer: str) -> tuple[Caller, str, ET.Element]:
+    """A case filed by phone and answered; its caller calls again and tracks it (key 4): the caller,
+    the reference and what they hear."""
+    caller, reference = file_by_phone(gateway, language)
+    store = gateway.runtime.store
+    store.change_status(reference, "in_progress", "agent")
+    store.change_status(reference, "answered", "agent", answer)
+    again = Caller(gateway, phone=caller.phone)
+    again.call()
+    again.press(LANGUAGE_KEY[language])
+    return again, reference, again.press("4")
+
+
+@pytest.mark.parametrize("language", ["ar", "fr"])
+def test_the_spoken_summary_is_written_for_the_ear(gateway: Gateway, language: str) -> None:
+    """The recordings are "your recorded description", not photos; the number is read digit by digit."""
+    caller = Caller(gateway)
+    to_description(caller, language)
+    caller.record(gateway.twilio.add_recording(MP3), 12)
+    caller.record(gateway.twilio.add_recording(MP3), 4)
+    summary = caller.press("1")
+    words = spoken(summary)
+    recorded = {"ar": ("وصفك المسجل", "المكان الذي سجلته"), "fr": ("votre description enregistrée",
+                                                                 "le lieu que vous avez enregistré")}[language]
+    assert all(phrase in words for phrase in recorded), words
+    assert "…" not in words and "Photos" not in words and "الصور" not in words
+    digits = "".join(b.tail or "" for b in summary.iter("break"))
+    assert caller.phone.lstrip("+") in digits  # the caller's number, one digit after another
+    caller.hang_up()
+
+
+def test_a_caller_rates_and_reopens_an_answered_case_by_keypad(gateway: Gateway) -> None:
+    """Tracking their own answered case, the caller rates it 1-5 on the keypad; a low rating offers to
+    reopen it, and what is still wrong is said after the beep and goes with the case."""
+    again, reference, rating = track_answered(gateway, "fr", "Le lampadaire a été remplacé.")
+    store = gateway.runtime.store
+    assert reference_in(rating) == reference and "de 1" in spoken(rating)
+    assert next(rating.iter("Gather")).attrib["numDigits"] == "1"
+    offer = again.press("2")
+    assert "Rouvrir" in spoken(offer) and "Hangup" not in again.verbs
+    again.press("1")
+    assert "Record" in again.verbs
+    done = again.record(gateway.twilio.add_recording(MP3), 6)
+    assert "rouverte" in spoken(done)
+    document = store.case_document(reference)
+    assert document is not None and document["status"] == "reopened" and document["rating"] == 2
+    assert len([a for a in document["attachments"] if a["kind"] == "audio"]) == 3
+    assert any(e["status"] == "reopened" and "enregistrement" in e["note"] for e in document["events"])
+
+
+def test_a_caller_rates_an_answered_case_well_and_it_is_closed(gateway: Gateway) -> None:
+    again, reference, _ = track_answered(gateway, "ar", "تم إصلاح العطب.")
+    store = gateway.runtime.store
+    again.press("5")
+    document = store.case_document(reference)
+    assert document is not None and document["rating"] == 5 and document["status"] == "closed"
 
 
 def test_pressing_zero_puts_the_caller_through_with_what_was_collected(gateway: Gateway) -> None:

@@ -99,3 +99,41 @@ def test_bad_configuration_is_refused() -> None:
                 {"voices": "Polly"}):
         with pytest.raises(VoiceConfigError):
             parse(raw, {}, "MA")
+
+
+SPOKEN_DIGITS = [  # (what the dialogue says, the digit runs read one by one)
+    ("Votre référence est : 482 913 0575.", ["4829130575"]),
+    ("Contact : +212612345678.", ["212612345678"]),
+    ("Contact : 0612345678.", ["0612345678"]),
+    ("Demande 482 913 0575 : en cours, depuis le 2026-12-01.", ["4829130575"]),
+    ("Appuyez sur 1.", []),
+    ("Composez le 16528.", []),
+]
+
+
+@pytest.mark.parametrize(("words", "runs"), SPOKEN_DIGITS, ids=[w for w, _ in SPOKEN_DIGITS])
+def test_long_numbers_are_read_digit_by_digit(words: str, runs: list[str]) -> None:
+    """A reference or a phone number read as one number is "six hundred and twelve million...": each
+    digit is said after a pause; a date, a key or a short number is said as written."""
+    document = check(renderer(PLAIN).turn([said(words)], TurnView("menu", "fr")), is_route)
+    breaks = [s for s in document.iter("Say") if list(s.iter("break"))]
+    spoken = "".join(digit.tail or "" for s in breaks for digit in s.iter("break"))
+    assert spoken == "".join(runs)
+    if not runs:
+        assert words.rstrip(".") in " ".join("".join(s.itertext()) for s in document.iter("Say"))
+
+
+@pytest.mark.parametrize("state", ["description", "reopen_reason"])
+def test_spoken_answers_are_recorded(state: str) -> None:
+    """The description and what is still wrong with a reopened case are said after the beep."""
+    document = check(renderer(PLAIN).turn([said("Après le bip.", asks=state)], TurnView(state, "fr")), is_route)
+    assert [child.tag for child in document][-2:] == ["Record", "Redirect"]
+
+
+@pytest.mark.parametrize("state", ["rate", "reopen_offer", "category_check"])
+def test_keypad_questions_wait_for_a_key(state: str) -> None:
+    """A rating, the reopen offer and a proposed category are answered by one key, not a goodbye."""
+    document = check(renderer(PLAIN).turn([said("Notez de 1 à 5.", ("1", "oui"), asks=state)],
+                                          TurnView(state, "fr")), is_route)
+    gather = next(document.iter("Gather"))
+    assert gather.attrib["numDigits"] == "1" and "Hangup" not in [child.tag for child in document]
