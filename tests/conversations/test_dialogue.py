@@ -467,9 +467,10 @@ RESUME = [
              after=timedelta(hours=30)),
     )),
     Row("menu-after-a-while-greets-again", session(S.MENU, "ar"), (
-        Step("Bonjour, les ordures ne sont pas ramassées", E(S.CATEGORY, (SetLanguage("fr"),),
-             says=("greeting", "description_kept"), lang="fr", misses=0,
-             data={"description": "Bonjour, les ordures ne sont pas ramassées"}), after=timedelta(hours=5)),
+        Step("Bonjour, les poubelles débordent rue Ibn Sina depuis cinq jours", E(S.NAME, (SetLanguage("fr"),),
+             says=("greeting", "description_kept", "category_understood", "ask_name"), lang="fr", misses=0,
+             data={"description": "Bonjour, les poubelles débordent rue Ibn Sina depuis cinq jours"}),
+             after=timedelta(hours=5)),
     )),
     Row("menu-after-a-while-accepts-choice", session(S.MENU, "ar"), (
         Step("2", E(S.CATEGORY, data={"kind": "observation"}), after=timedelta(days=2)),
