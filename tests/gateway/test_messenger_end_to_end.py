@@ -125,6 +125,8 @@ def file_complaint(mg: MessengerGateway, psid: str) -> str:
     mg.deliver(fb.text(psid, "Rue 7, devant l'école"))
     taps += [mg.answer(psid, "0"), mg.answer(psid, "1")]
     assert any(taps), "some choices came as quick replies"
+    # a message that found the contact busy (its photo still being stored) is answered a moment later
+    mg.gw.run_jobs(until=lambda: REFERENCE.search("\n".join(mg.texts(psid))) is not None)
     found = REFERENCE.search("\n".join(mg.texts(psid)))
     assert found, mg.texts(psid)
     return found.group(1).replace(" ", "")
