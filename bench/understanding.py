@@ -2,12 +2,13 @@
 needs to file a complaint whose first message describes it.
 
 On each labelled set kept apart from the training corpus (`bench/understanding_eval.jsonl` and
-`bench/understanding_fresh.jsonl`, never trained on), per language variety: intent accuracy, category accuracy over reports, and how often
-a sure reading (margin over `SURE`) is wrong, the guesses the dialogue acts on without asking. Then
-a scripted citizen plays the pure dialogue (`conversations.engine.step`, the packaged deployment)
-for every complaint of the set: its first message is the complaint itself, and it answers each
-question as asked (the category it means, the place, anonymous, send) until the case is filed. The
-median count of its messages is printed. Last, the time to read one message, and to train.
+`bench/understanding_fresh.jsonl`, never trained on), per language variety: intent accuracy,
+category accuracy over reports, and how often a sure reading (margin over `SURE`) is wrong, the
+guesses the dialogue acts on without asking. Then a scripted citizen plays the pure dialogue
+(`conversations.engine.step`, the packaged deployment) for every complaint of the set: its first
+message is the complaint itself, and it answers each question as asked (the category it means, the
+place, anonymous, send) until the case is filed. The median count of its messages is printed.
+Last, the time to read one message, and to train.
 
     .venv/bin/python bench/understanding.py
 """
