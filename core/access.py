@@ -24,9 +24,11 @@ def _covers(staff: StaffMember, administration_code: str | None) -> bool:
     return False
 
 
-def can_view_case(staff: StaffMember, administration_code: str | None) -> bool:
-    """Officers see their administration's cases; supervisors theirs (all if not bound); admins all."""
-    return _covers(staff, administration_code)
+def can_view_case(staff: StaffMember, administration_code: str | None, *, served: bool = False) -> bool:
+    """Officers see their administration's cases; supervisors theirs (all if not bound); admins all;
+    agents a case they `served`: filed from a conversation they held, or of the citizen whose open
+    conversation they hold (to answer "where is my complaint?" on the phone)."""
+    return _covers(staff, administration_code) or (staff.role == "agent" and served)
 
 
 def can_change_status(staff: StaffMember, administration_code: str | None) -> bool:

@@ -258,6 +258,17 @@ class QueueMixin(StoreBase):
             )
         return result.rowcount > 0
 
+    def serves_case(self, agent_id: int, case_id: int, contact_id: int | None) -> bool:
+        """Whether the agent filed the case from a conversation they held, or holds an open
+        conversation with its citizen."""
+        serving = conversations.c.case_id == case_id
+        if contact_id is not None:
+            serving = sa.or_(serving, sa.and_(conversations.c.contact_id == contact_id,
+                                              conversations.c.status.in_(OPEN_CONVERSATION)))
+        query = sa.select(conversations.c.id).where(conversations.c.agent_id == agent_id, serving).limit(1)
+        with self.read() as conn:
+            return conn.execute(query).first() is not None
+
     def touch_conversation(self, conversation_id: int, case_id: int | None = None, now: datetime | None = None) -> None:
         """Note activity on the conversation (and the case it filed)."""
         values: dict[str, Any] = {"updated_at": now or utcnow()}

@@ -11,7 +11,15 @@ from aiohttp import web
 
 from channels.base import clean_text
 from core import lifecycle, references
-from core.access import can_list_cases, can_read_audit, can_see_identity, can_transfer, can_view_case, case_scope
+from core.access import (
+    can_list_cases,
+    can_read_audit,
+    can_see_identity,
+    can_transfer,
+    can_view_case,
+    can_work_conversations,
+    case_scope,
+)
 from core.records import CaseRecord, Staff
 from core.store.casework import CaseFilter
 from gateway.keys import RUNTIME
@@ -105,7 +113,9 @@ async def case_view(runtime: Runtime, staff: Staff, raw_reference: str, via: str
     record = await runtime.db(runtime.store.get_case, reference)
     if record is None:
         raise Refused(404, "not_found", "no case with this reference")
-    if not can_view_case(staff, record.administration_code):
+    served = can_work_conversations(staff) and await runtime.db(runtime.store.serves_case, staff.id, record.id,
+                                                                record.contact_id)
+    if not can_view_case(staff, record.administration_code, served=served):
         raise Refused(403, "forbidden", "this case belongs to another administration")
     document = await runtime.db(runtime.store.case_document, reference)
     identity = can_see_identity(staff, record.administration_code, record.anonymous)

@@ -12,6 +12,7 @@ from core import references
 from gateway.staff.desk import Desk
 from tests.emulators.twilio import ScriptedFailure
 from tests.fixtures.gateway import Citizen
+from tests.gateway.conftest import reference_in
 from tests.gateway.staff.conftest import Console
 
 
@@ -95,6 +96,33 @@ def test_agent_takes_over_writes_files_and_hands_back(console: Console) -> None:
     assert say(console, "fr", "menu_intro") in "\n".join(inbox[2:])
     assert console.api("GET", f"/api/v1/conversations/{conversation_id}", "agent").json()["status"] == "closed"
     assert say(console, "fr", "menu_intro") in "\n".join(citizen.say("menu")), "the bot answers again"
+
+
+def test_agents_read_the_cases_they_filed_and_those_of_the_citizen_they_serve(console: Console) -> None:
+    """An agent on the phone with a citizen can answer "where is my complaint?": while they hold the
+    citizen's conversation they read that citizen's cases, and they keep reading the cases they filed;
+    nobody else's, and identity rules are unchanged (an anonymous case shows no contact)."""
+    citizen = console.gateway.citizen()
+    earlier = reference_in([citizen.say(m) for m in ("Les poubelles débordent rue Ibn Sina depuis cinq jours",
+                                                     "0", "1")][-1])
+    assert console.api("GET", f"/api/v1/cases/{earlier}", "agent").status_code == 403, "not their citizen yet"
+    citizen.say("agent")
+    conversation_id = console.conversation_of(citizen)
+    assert console.api("POST", f"/api/v1/conversations/{conversation_id}/takeover", "agent").status_code == 200
+    seen = console.api("GET", f"/api/v1/cases/{earlier}", "agent")
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["reference"] == earlier and seen.json()["contact"]["phone"] is None
+    assert console.api("GET", f"/api/v1/cases/{earlier}", "agent2").status_code == 403, "another agent's citizen"
+
+    filed = console.api("POST", f"/api/v1/conversations/{conversation_id}/case", "agent",
+                        {"category": "water", "description": "Fuite d'eau devant la maison", "anonymous": True})
+    assert filed.status_code == 201, filed.text
+    mine = filed.json()["reference"]
+    assert console.api("POST", f"/api/v1/conversations/{conversation_id}/handback", "agent",
+                       {"step": "menu"}).status_code == 200
+    assert console.api("GET", f"/api/v1/cases/{mine}", "agent").status_code == 200, "the case they filed"
+    assert console.api("GET", f"/api/v1/cases/{earlier}", "agent").status_code == 403, "no longer serving"
+    assert console.api("GET", f"/api/v1/cases/{mine}", "agent2").status_code == 403
 
 
 def test_a_failed_message_is_retried_and_really_resent(console: Console) -> None:
