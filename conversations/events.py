@@ -39,7 +39,10 @@ MEDIA_BURST = timedelta(seconds=60)
 """Files added to a case within this of the last "added" message pass in silence."""
 
 REASONED = frozenset({"answered", "rejected"})
-"""Statuses whose note (the administration's reasoned text) is sent to the citizen."""
+"""Statuses whose note is the administration's reasoned text (repeated when the citizen tracks the case)."""
+TOLD_WITH_NOTE = REASONED | {"in_progress"}
+"""Statuses whose note, written in the status form "for the citizen", is sent with the news (a
+transfer's or a reopening's note stays with staff)."""
 
 REFUSAL_REASONS = frozenset({"window_closed", "not_answered", "not_found"})
 GOOD_RATING = 3
@@ -131,7 +134,7 @@ def on_status_changed(turn: Turn, event: StatusChanged) -> None:
     """Tell the new status (with the reasoned note), and ask for a rating once answered."""
     reference = display(event.reference)
     status = status_name(turn, event.status)
-    if event.status in REASONED and event.note.strip():
+    if event.status in TOLD_WITH_NOTE and event.note.strip():
         administration = prompts.localized(event.administration, turn.lang, turn.ctx) or turn.t(
             "administration_unknown"
         )

@@ -493,6 +493,8 @@ STATUS_NAMES = {
     "reopened": ("rouverte", "أعيد فتحه", "reopened"),
 }
 NOTE = "Hors compétence : adressez-vous à l'ONEE."
+TOLD_WITH_NOTE = ("answered", "rejected", "in_progress")
+"""The status form's note "for the citizen" goes with these (issue 11: it was dropped on in_progress)."""
 
 STATUS = []
 for status, names in STATUS_NAMES.items():
@@ -501,8 +503,8 @@ for status, names in STATUS_NAMES.items():
         STATUS.append(Row(f"status-{status}-{lang}", session(S.MENU, lang), (
             Step(StatusChanged(REF, status, NOTE, ADMIN, T0 + timedelta(days=1)), E(
                 S.RATE if rated else S.MENU,
-                contains=(SHOWN, name) + ((NOTE, ADMIN[lang]) if status in ("answered", "rejected") else ()),
-                absent=() if status in ("answered", "rejected") else (NOTE,),
+                contains=(SHOWN, name) + ((NOTE, ADMIN[lang]) if status in TOLD_WITH_NOTE else ()),
+                absent=() if status in TOLD_WITH_NOTE else (NOTE,),
                 says=("ask_rating",) if rated else (),
                 not_says=() if rated else ("ask_rating",),
                 data={"rating_ref": REF} if rated else {"rating_ref": MISSING},
