@@ -93,9 +93,15 @@ class CaseworkMixin(CasesMixin):
     def transfer_case(
         self, reference: str, administration: str, actor: str, reason: str, now: datetime | None = None
     ) -> StatusChange:
-        """Pass the case to another administration with the reason (a `routed` event); raises on a bad move."""
+        """Pass the case to another administration with the reason (a `routed` event); raises on a bad
+        move: no reason, no administration named, or the one that has it already."""
         if not reason.strip():
             raise lifecycle.InvalidTransition("a transfer needs a reason")
+        if not administration.strip():
+            raise lifecycle.InvalidTransition("a transfer needs the administration it goes to")
+        current = self.get_case(reference)
+        if current is not None and current.administration_code == administration:
+            raise lifecycle.InvalidTransition("the case is already with this administration")
         return self.change_status(reference, lifecycle.ROUTED, actor, reason, now, administration)
 
     def sign_in_record(self, username: str) -> SignInRecord:

@@ -143,6 +143,20 @@ def test_open_cases_for_contact_lists_what_the_citizen_may_still_ask_about(store
     assert [case.reference for case in store.open_cases_for_contact(contact_id, limit=1)] == [filed[4].reference]
 
 
+@pytest.mark.parametrize(("administration", "reason"), [("", "Relève de la voirie"), ("commune-temara-hygiene", "x"),
+                                                      ("commune-temara-roads", " ")])
+def test_a_transfer_needs_another_administration_and_a_reason(store: CaseStore, administration: str,
+                                                              reason: str) -> None:
+    """No administration named (the console's empty choice), the one that has it, or no reason: refused,
+    and the case stays where it is."""
+    case = new_case(store, "waste")
+    store.change_status(case.reference, "in_progress", "officer1")
+    with pytest.raises(InvalidTransition):
+        store.transfer_case(case.reference, administration, "officer1", reason)
+    kept = store.get_case(case.reference)
+    assert kept is not None and (kept.status, kept.administration_code) == ("in_progress", "commune-temara-hygiene")
+
+
 def test_reference_collision_is_retried(store: CaseStore, monkeypatch: pytest.MonkeyPatch) -> None:
     taken = new_case(store).reference
     fresh = references.new_reference()
