@@ -147,7 +147,7 @@ def on_category(turn: Turn, text: str) -> None:
 
 def on_category_check(turn: Turn, text: str) -> None:
     """1 (or yes) takes the category proposed; 2 (or no) shows the menu of categories."""
-    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text, turn.ctx) or "")
+    number = yes_or_no_key(turn, text)
     draft = turn.draft
     if number == 1 and draft.guess:
         draft.category, draft.guess = draft.guess, None
@@ -212,7 +212,7 @@ def callback_number(text: str) -> str:
 
 def on_confirm(turn: Turn, text: str) -> None:
     """1 (or yes) files the submission, 2 (or no) opens the edit menu."""
-    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text, turn.ctx) or "")
+    number = yes_or_no_key(turn, text)
     if number == 1:
         if slots.missing(turn.draft) is not None:
             advance(turn)
@@ -228,6 +228,12 @@ def on_confirm(turn: Turn, text: str) -> None:
 
 YES_NO = {"yes": 1, "no": 2}
 """A plain yes or no to a question whose options are 1 (go ahead) and 2 (do not)."""
+
+
+def yes_or_no_key(turn: Turn, text: str) -> int | None:
+    """1 or 2 for a question whose options are 1 (go ahead) and 2 (do not): the key, or a plain yes or
+    no in words ("oui", "wakha", "لا")."""
+    return choice(text, 2) or YES_NO.get(answers.yes_or_no(text, turn.ctx) or "")
 
 
 def on_edit(turn: Turn, text: str) -> None:
@@ -278,7 +284,7 @@ def on_rate(turn: Turn, text: str) -> None:
 
 def on_reopen_offer(turn: Turn, text: str) -> None:
     """1 (or yes) reopens the case (asks what is wrong), 2 (or no) closes it."""
-    number = choice(text, 2) or YES_NO.get(answers.yes_or_no(text, turn.ctx) or "")
+    number = yes_or_no_key(turn, text)
     reference = turn.data.get("reopen_ref") or turn.data.get("rating_ref")
     if number == 1 and reference:
         fallbacks.start_reopen(turn, reference, offered=True)
