@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from conversations.engine import step  # noqa: E402
 from conversations.model import CreateCase, Session, State, UserMessage  # noqa: E402
+from conversations.understanding.places import place_in  # noqa: E402
 from conversations.understanding.reading import SURE, Reader, corpus, reader  # noqa: E402
 from core.config import load_config  # noqa: E402
 from gateway.runtime import dialogue_context  # noqa: E402
@@ -140,7 +141,12 @@ def speed(rows: list[dict]) -> None:
     for text in texts:
         trained.read(text)
     per = (time.perf_counter() - started) / len(texts)
-    print(f"\ntraining: {took:.2f} s; reading one message: {per * 1000:.3f} ms (one core)")
+    started = time.perf_counter()
+    for text in texts:
+        place_in(text)
+    per_place = (time.perf_counter() - started) / len(texts)
+    print(f"\ntraining: {took:.2f} s; reading one message: {per * 1000:.3f} ms, finding its place: "
+          f"{per_place * 1000:.3f} ms (one core)")
 
 
 def main() -> None:

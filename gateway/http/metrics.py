@@ -10,3 +10,5 @@ WEBHOOKS = Histogram("hotline_webhook_seconds", "Webhook handling time", ["route
                      buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 REJECTED = Counter("hotline_webhooks_rejected_total", "Webhooks refused (bad signature or secret)", ["route"])
 DELIVERY = Counter("hotline_delivery_reports_total", "Provider delivery reports by status", ["status"])
+PASSWORD_CHECKS = Counter("hotline_console_password_checks_total",
+                          "Console sign-in password checks (argon2) by outcome: a flood shows here", ["outcome"])

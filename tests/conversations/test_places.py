@@ -169,7 +169,9 @@ def test_the_place_a_sentence_names(text: str, place: str) -> None:
     assert place_in(text) == place
 
 
-def test_ten_thousand_characters_of_noise_are_read_quickly() -> None:
+def test_ten_thousand_characters_of_noise_do_not_stall_the_reader() -> None:
+    """A guard against runaway backtracking (milliseconds expected; a second means a hang). The time
+    a message takes is printed by `bench/understanding.py`."""
     words = ["rue", "hay", "street", "near", "the", "قدام", "حي", "شارع", "في", "la", "de", "place", "st", "derb",
              "ـ", "،", "\n", "Ibn", "12", "السلام", "avenue"]
     noise = " ".join(words[(n * 7) % len(words)] for n in range(2000))[:10_000]
@@ -177,15 +179,6 @@ def test_ten_thousand_characters_of_noise_are_read_quickly() -> None:
     found = place_in(noise)
     assert time.perf_counter() - started < 1.0
     assert found in noise
-
-
-def test_a_message_takes_well_under_a_millisecond() -> None:
-    texts = [text for text, _ in FR + EN + AR + DARIJA_LATIN + DARIJA_ARABIC + EGYPTIAN]
-    started = time.perf_counter()
-    for _ in range(20):
-        for text in texts:
-            place_in(text)
-    assert (time.perf_counter() - started) / (20 * len(texts)) < 0.0005
 
 
 @settings(max_examples=300, deadline=None)

@@ -33,6 +33,7 @@ from aiohttp import web
 
 from core.records import Staff
 from core.store.accounts import check_password, dummy_hash
+from gateway.http import metrics
 from gateway.runtime import Runtime
 
 SESSION_COOKIE = "hotline_session"
@@ -240,10 +241,13 @@ class PasswordChecks:
     async def check(self, password_hash: str | None, password: str) -> tuple[bool, str | None] | None:
         """What `check_password` answers, or None at once when too many checks are under way."""
         if not self._slots.acquire(blocking=False):
+            metrics.PASSWORD_CHECKS.labels("busy").inc()
             return None
         future = self._executor.submit(check_password, password_hash, password)
         future.add_done_callback(lambda _: self._slots.release())
-        return await asyncio.wrap_future(future)
+        matched, fresh_hash = await asyncio.wrap_future(future)
+        metrics.PASSWORD_CHECKS.labels("matched" if matched else "wrong").inc()
+        return matched, fresh_hash
 
 
 PASSWORDS = PasswordChecks(CHECK_THREADS, CHECKS_AT_ONCE)

@@ -2,7 +2,9 @@
 password does, an address past its limit is refused before any hashing (429, Retry-After), a stranger
 locks only their own (username, address) pair, a trusted proxy's `X-Forwarded-For` names the client
 (and nobody else's does), an outdated hash is renewed at sign-in, argon2 leaves the event loop free,
-and SMS webhooks keep their latency while six clients flood the sign-in form.
+and citizens' SMS are answered while six clients flood the sign-in form (their latency then is
+measured by `bench/login_flood.py`). Whether an attempt was hashed is read from the process's
+`hotline_console_password_checks_total`, not guessed from timings.
 
 Attempts come from real sockets bound to other loopback addresses (127.0.0.x), or through the one
 trusted proxy of the test gateway (127.0.0.1) with `X-Forwarded-For`.
@@ -20,7 +22,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,6 +33,7 @@ from requests.adapters import HTTPAdapter
 
 from core.db import staff
 from core.store.accounts import check_password, dummy_hash
+from gateway.http import metrics
 from gateway.staff.console import auth
 from gateway.staff.console.i18n import translate
 from tests.emulators.twilio import TwilioEmulator
@@ -80,6 +83,11 @@ def attempt(gateway: Gateway, http: requests.Session, username: str, password: s
     return http.post(gateway.url + "/console/login", data={"csrf": token.group(1), "username": username,
                                                            "password": password},
                      headers=headers, allow_redirects=False, timeout=30)
+
+
+def password_checks() -> float:
+    """How many console password checks (argon2) this process has run, whatever their outcome."""
+    return sum(metrics.PASSWORD_CHECKS.labels(outcome)._value.get() for outcome in ("matched", "wrong"))
 
 
 def problem_of(response: requests.Response) -> str:
@@ -138,9 +146,9 @@ def test_an_unknown_username_costs_what_a_known_one_costs(guarded: Gateway) -> N
     costs: dict[str | None, list[float]] = {record.password_hash: [], None: []}
     for _ in range(3):
         for hashed, spent in costs.items():
-            started = time.process_time()
+            started = time.thread_time()
             assert check_password(hashed, "wrong") == (False, None)
-            spent.append(time.process_time() - started)
+            spent.append(time.thread_time() - started)
     known, unknown = min(costs[record.password_hash]), min(costs[None])
     print(f"argon2 CPU per check: known {known * 1000:.0f} ms, unknown {unknown * 1000:.0f} ms")
     assert 0.5 < unknown / known < 2
@@ -165,23 +173,17 @@ def test_an_address_past_its_limit_is_refused_before_any_hashing(guarded: Gatewa
     address = fresh_address()
     http = browser(address)
     member = add_member(guarded)
-    hashed = []
+    checks_before = password_checks()
     for _ in range(ATTEMPTS):
-        started = time.perf_counter()
-        answer = attempt(guarded, http, "nobody-" + secrets.token_hex(3), "wrong")
-        hashed.append(time.perf_counter() - started)
-        assert answer.status_code == 401
-    throttled = []
+        assert attempt(guarded, http, "nobody-" + secrets.token_hex(3), "wrong").status_code == 401
+    assert password_checks() == checks_before + ATTEMPTS, "each attempt within the limit is checked"
+    checks_before = password_checks()
     for password in ("wrong", "wrong", PASSWORD):
-        started = time.perf_counter()
         answer = attempt(guarded, http, member, password, **{"Accept-Language": "fr"})
-        throttled.append(time.perf_counter() - started)
         assert answer.status_code == 429, "even the right password: the address waits"
         assert 0 < int(answer.headers["Retry-After"]) <= 600
         assert translate("fr", "too_many_attempts") in answer.text
-    print(f"sign-in answers: hashed {min(hashed) * 1000:.0f} ms at best, throttled {max(throttled) * 1000:.0f} ms "
-          f"at worst")
-    assert max(throttled) < min(hashed) / 2, "no argon2 for a throttled attempt"
+    assert password_checks() == checks_before, "no argon2 for a throttled attempt"
     assert len(audited(guarded, "console.login_failed", address)) == ATTEMPTS, "throttled attempts are not checked"
     assert audited(guarded, "console.login_throttled", address) == [{"address": address}], "audited once per window"
     assert attempt(guarded, browser(fresh_address()), member, PASSWORD).status_code == 303
@@ -245,26 +247,6 @@ async def test_password_checks_leave_the_event_loop_free() -> None:
         assert {os.getpriority(os.PRIO_PROCESS, t.native_id or 0) for t in checkers} == {below_the_loop}
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """The value below which `fraction` of `values` lie."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def webhook_latencies(gateway: Gateway, count: int, until: Callable[[], bool] = lambda: True,
-                      timeout: float = 60) -> list[float]:
-    """Seconds each SMS webhook took (a new citizen's first message each): `count` of them, and more
-    until `until()` holds (or `timeout` seconds passed)."""
-    latencies: list[float] = []
-    deadline = time.monotonic() + timeout
-    while len(latencies) < count or (not until() and time.monotonic() < deadline):
-        citizen = gateway.citizen()
-        started = time.perf_counter()
-        citizen.say("Bonjour")
-        latencies.append(time.perf_counter() - started)
-    return latencies
-
-
 def flood(gateway: Gateway, username: str, stop: threading.Event, answers: list[int]) -> None:
     """Post wrong passwords for `username` until `stop`, each from a new address behind the proxy
     (a distributed flood: no address is ever throttled, every attempt costs an argon2 check)."""
@@ -279,35 +261,31 @@ def flood(gateway: Gateway, username: str, stop: threading.Event, answers: list[
         token = CSRF.search(answer.text)
 
 
-def test_webhooks_keep_their_latency_under_a_login_flood(guarded: Gateway) -> None:
+def test_citizens_are_answered_during_a_login_flood(guarded: Gateway) -> None:
+    """Every SMS webhook gets its dialogue's answer while six clients flood the sign-in form, which
+    is checked (not refused wholesale) and lets the admin in afterwards. How fast the webhooks stay
+    under the flood is a figure of `bench/login_flood.py`, not a test."""
     admin = add_member(guarded)
-    webhook_latencies(guarded, 10)
-    quiet = webhook_latencies(guarded, 60)
+    greeting = guarded.citizen().say("Bonjour")
+    assert greeting, "the dialogue answers a first message"
     stop, answers = threading.Event(), []
     clients = [threading.Thread(target=flood, args=(guarded, admin, stop, answers), daemon=True)
                for _ in range(FLOOD_CLIENTS)]
+    checks_before = password_checks()
     for client in clients:
         client.start()
+    replies: list[list[str]] = []
     try:
-        deadline = time.monotonic() + 10
-        while len(answers) < FLOOD_CLIENTS and time.monotonic() < deadline:
-            time.sleep(0.05)
-        flooded_from = len(answers)
-        started = time.perf_counter()
-        flooded = webhook_latencies(guarded, 60, lambda: len(answers) - flooded_from >= 3 * FLOOD_CLIENTS)
-        flood_seconds = time.perf_counter() - started
-        checked = len(answers) - flooded_from
+        deadline = time.monotonic() + 60
+        while (len(replies) < 20 or password_checks() - checks_before < 3 * FLOOD_CLIENTS) \
+                and time.monotonic() < deadline:
+            replies.append(guarded.citizen().say("Bonjour"))
     finally:
         stop.set()
         for client in clients:
             client.join(timeout=30)
-    quiet_p95, flood_p95 = percentile(quiet, 0.95), percentile(flooded, 0.95)
-    print(f"SMS webhook, quiet: p50 {percentile(quiet, 0.5) * 1000:.1f} ms, p95 {quiet_p95 * 1000:.1f} ms; "
-          f"under a {FLOOD_CLIENTS}-client login flood: p50 {percentile(flooded, 0.5) * 1000:.1f} ms, "
-          f"p95 {flood_p95 * 1000:.1f} ms ({checked} wrong passwords in {flood_seconds:.1f} s, "
-          f"{checked / flood_seconds:.0f}/s; answers {sorted(set(answers))})")
-    assert checked >= 3 * FLOOD_CLIENTS, "the flood was running while the webhooks were timed"
+    assert password_checks() - checks_before >= 3 * FLOOD_CLIENTS, "the flood was being checked meanwhile"
+    assert replies == [greeting] * len(replies), "every citizen got the whole greeting"
     assert set(answers) <= {401, 429}
-    assert answers.count(401) > 0.9 * len(answers), "nearly every attempt was hashed"
-    assert flood_p95 <= max(3 * quiet_p95, quiet_p95 + 0.030)
+    assert answers.count(401) > 0.9 * len(answers), "nearly every attempt was checked, not refused"
     assert attempt(guarded, browser(fresh_address()), admin, PASSWORD).status_code == 303, "the admin still gets in"
