@@ -63,6 +63,34 @@ def can_transfer(staff: StaffMember, administration_code: str | None) -> bool:
     return _covers(staff, administration_code)
 
 
+def can_circulate(staff: StaffMember, administration_code: str | None) -> bool:
+    """Whoever may move a case along may pass it to another service of its administration."""
+    return _covers(staff, administration_code)
+
+
+def can_hold_cases(member: StaffMember, administration_code: str | None) -> bool:
+    """Who a case may be assigned to: an officer or supervisor of its administration."""
+    return member.role in ("officer", "supervisor") and _covers(member, administration_code)
+
+
+def can_assign(staff: StaffMember, administration_code: str | None, *, to_self: bool) -> bool:
+    """Supervisors and admins assign their administrations' cases to anyone who may hold them;
+    an officer may only take one themselves."""
+    if staff.role in ("supervisor", "admin"):
+        return _covers(staff, administration_code)
+    return staff.role == "officer" and to_self and _covers(staff, administration_code)
+
+
+def can_see_workload(staff: StaffMember) -> bool:
+    """Supervisors and admins see how many cases each officer holds."""
+    return staff.role in ("supervisor", "admin")
+
+
+def can_manage_staff(staff: StaffMember) -> bool:
+    """Admins add staff, change roles and administrations, disable members and reset passwords."""
+    return staff.role == "admin"
+
+
 def can_see_identity(staff: StaffMember, administration_code: str | None, anonymous: bool) -> bool:
     """A citizen's identity: never for an anonymous case; otherwise to whoever may see the case."""
     return not anonymous and _covers(staff, administration_code)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 import yaml
@@ -39,9 +40,14 @@ def checked_region(code: str, where: str) -> str:
     return region
 
 
+ADMINISTRATION_KINDS = ("commune", "ministry", "governorate", "local_unit", "agency", "operator", "service")
+"""What a body may be (`kind:` in the YAML); only shown to staff."""
+
+
 @dataclass(frozen=True)
-class Administration:
-    """A body cases are routed to (a commune service, a regie, a ministry)."""
+class Service:
+    """A unit inside an administration that a case sits with while it is worked on (a commune's
+    technical division, a governorate's environment office); cases circulate between them."""
 
     code: str
     names: dict[str, str]
@@ -49,6 +55,29 @@ class Administration:
     def name(self, language: str) -> str:
         """The name in `language`, else any name."""
         return self.names.get(language) or next(iter(self.names.values()), self.code)
+
+
+@dataclass(frozen=True)
+class Administration:
+    """A body cases are routed to (a commune, a regie, a ministry), with the services inside it."""
+
+    code: str
+    names: dict[str, str]
+    services: tuple[Service, ...] = ()
+    kind: str = ""
+
+    def name(self, language: str) -> str:
+        """The name in `language`, else any name."""
+        return self.names.get(language) or next(iter(self.names.values()), self.code)
+
+    def service(self, code: str | None) -> Service | None:
+        """The service with this code, or None."""
+        return next((s for s in self.services if s.code == code), None)
+
+    @property
+    def first_service(self) -> str | None:
+        """Where a case lands when nothing names a service: the first one listed (None: no services)."""
+        return self.services[0].code if self.services else None
 
 
 @dataclass(frozen=True)
@@ -63,6 +92,8 @@ class Category:
     keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Language -> words citizens use for it ("zbel", "poubelles"), taught to the classifier that
     reads a first message (`conversations.understanding`), on top of its corpus."""
+    service: str | None = None
+    """The service of `administration` a new case lands in (None: its first service)."""
 
     def name(self, language: str) -> str:
         """The name in `language`, else any name."""
@@ -169,6 +200,11 @@ class Deployment:
     routing_deadline_days: int = 15
     answer_deadline_days: int = 60
     reopen_window_days: int = 30
+    reminder_days: int = 7
+    """Days before the answer is due that the officer holding the case (or, unassigned, the service's
+    administration) is reminded."""
+    timezone: str = "UTC"
+    """The IANA zone the console shows times in (`Africa/Casablanca`, `Africa/Cairo`)."""
     session_timeout_minutes: int = 1440
     resume_notice_minutes: int = 30
     max_misses: int = 3
@@ -192,6 +228,17 @@ class Deployment:
         """The administration's names by language ({} when unknown or None)."""
         found = self.administration(code)
         return dict(found.names) if found is not None else {}
+
+    def landing_service(self, administration: str | None, category: str | None) -> str | None:
+        """The service a case of `category` starts in at `administration`: the category's own when it
+        belongs there, else the administration's first (None when it has no services)."""
+        found = self.administration(administration)
+        if found is None:
+            return None
+        cat = self.category(category)
+        if cat is not None and cat.service is not None and found.service(cat.service) is not None:
+            return cat.service
+        return found.first_service
 
     def category(self, code: str | None) -> Category | None:
         """The category with this code, or None."""
@@ -335,7 +382,12 @@ class _Parser:
         administrations = self.administrations(top.get("administrations"), langs)
         admin_codes = {a.code for a in administrations}
         answer_days = self.positive(deadlines.get("answer_days", 60), "deadlines.answer_days")
-        categories = self.categories(top.get("categories"), langs, admin_codes)
+        reminder_days = self.positive(deadlines.get("reminder_days", min(7, answer_days)), "deadlines.reminder_days")
+        if reminder_days > answer_days:
+            raise self.fail("deadlines.reminder_days", f"a reminder {reminder_days} days before a {answer_days}-day "
+                                                       "deadline would come before the case")
+        zone = self.timezone(top.get("timezone", "UTC"))
+        categories = self.categories(top.get("categories"), langs, administrations)
         texts = self.texts(top.get("texts"), "texts", langs)
         profiles = self.profiles(top.get("profiles"), langs, default_language, admin_codes)
         outbound = self.outbound(top.get("outbound"))
@@ -353,6 +405,8 @@ class _Parser:
             profiles=profiles,
             routing_deadline_days=self.positive(deadlines.get("routing_days", 15), "deadlines.routing_days"),
             answer_deadline_days=answer_days,
+            reminder_days=reminder_days,
+            timezone=zone,
             reopen_window_days=self.positive(deadlines.get("reopen_window_days", 30), "deadlines.reopen_window_days"),
             session_timeout_minutes=self.positive(session.get("timeout_minutes", 1440), "session.timeout_minutes"),
             resume_notice_minutes=self.positive(
@@ -379,11 +433,40 @@ class _Parser:
             code = self.text(entry.get("code"), f"{where}.code")
             if any(a.code == code for a in result):
                 raise self.fail(f"{where}.code", f"duplicate administration code {code!r}")
-            result.append(Administration(code=code, names=self.names(entry.get("names"), f"{where}.names", langs)))
+            kind = self.text(entry.get("kind"), f"{where}.kind", required=False)
+            if kind and kind not in ADMINISTRATION_KINDS:
+                raise self.fail(f"{where}.kind", f"unknown kind {kind!r} (known: {', '.join(ADMINISTRATION_KINDS)})")
+            result.append(Administration(code=code, names=self.names(entry.get("names"), f"{where}.names", langs),
+                                         services=self.services(entry.get("services"), f"{where}.services", langs),
+                                         kind=kind))
         return tuple(result)
 
-    def categories(self, value: Any, langs: tuple[str, ...], admins: set[str]) -> tuple[Category, ...]:
-        """The `categories` list; every administration named must exist."""
+    def services(self, value: Any, where: str, langs: tuple[str, ...]) -> tuple[Service, ...]:
+        """An administration's `services` list (codes unique within it)."""
+        result: list[Service] = []
+        for i, item in enumerate(self.listing(value, where)):
+            entry = self.mapping(item, f"{where}[{i}]")
+            code = self.text(entry.get("code"), f"{where}[{i}].code")
+            if len(code) > 64:
+                raise self.fail(f"{where}[{i}].code", "at most 64 characters")
+            if any(s.code == code for s in result):
+                raise self.fail(f"{where}[{i}].code", f"duplicate service code {code!r}")
+            result.append(Service(code, self.names(entry.get("names"), f"{where}[{i}].names", langs)))
+        return tuple(result)
+
+    def timezone(self, value: Any) -> str:
+        """An IANA time zone name the console can show times in."""
+        name = self.text(value, "timezone")
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise self.fail("timezone", f"unknown time zone {name!r} (an IANA name such as Africa/Casablanca)") from exc
+        return name
+
+    def categories(self, value: Any, langs: tuple[str, ...],
+                   administrations: tuple[Administration, ...]) -> tuple[Category, ...]:
+        """The `categories` list; every administration (and service) named must exist."""
+        admins = {a.code: a for a in administrations}
         items = self.listing(value, "categories")
         if not items:
             raise self.fail("categories", "at least one category is needed")
@@ -402,6 +485,13 @@ class _Parser:
                         f"{where}.administration",
                         f"unknown administration {admin!r} (known: {', '.join(sorted(admins))})",
                     )
+            service = entry.get("service")
+            if service is not None:
+                service = self.text(service, f"{where}.service")
+                known = admins[admin].services if admin is not None else ()
+                if not any(s.code == service for s in known):
+                    raise self.fail(f"{where}.service", f"unknown service {service!r} of {admin!r} "
+                                                        f"(known: {', '.join(s.code for s in known) or 'none'})")
             days = entry.get("deadline_days")
             keywords = {
                 self.language(lang, f"{where}.keywords.{lang}", langs): tuple(
@@ -416,6 +506,7 @@ class _Parser:
                     administration=admin,
                     deadline_days=None if days is None else self.positive(days, f"{where}.deadline_days"),
                     keywords=keywords,
+                    service=service,
                 )
             )
         return tuple(result)

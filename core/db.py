@@ -131,7 +131,13 @@ cases = sa.Table(
     _at("answer_due_at", nullable=True),
     _at("answered_at", nullable=True),
     _at("closed_at", nullable=True),
+    sa.Column("service_code", sa.String(64), nullable=True),
+    sa.Column("assignee_id", sa.Integer, sa.ForeignKey("staff.id"), nullable=True),
+    _at("reminded_at", nullable=True),
+    _at("escalated_at", nullable=True),
     sa.Index("ix_cases_contact_id", "contact_id"),
+    sa.Index("ix_cases_assignee_id", "assignee_id"),
+    sa.Index("ix_cases_answer_due_at", "answer_due_at"),
     sa.Index("ix_cases_status", "status"),
     sa.Index("ix_cases_administration_code", "administration_code"),
     sa.Index("ix_cases_created_at", "created_at"),
@@ -147,6 +153,7 @@ case_events = sa.Table(
     sa.Column("actor", sa.String(100), nullable=False),
     sa.Column("note", sa.Text, nullable=False, server_default=""),
     sa.Column("administration_code", sa.String(64), nullable=True),
+    sa.Column("target", sa.String(64), nullable=True),
     _at("at"),
     _at("notified_at", nullable=True),
     sa.Index("ix_case_events_case_id", "case_id"),
@@ -235,7 +242,22 @@ staff = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
     _at("created_at"),
     _at("last_failed_login_at", nullable=True),
+    _at("disabled_at", nullable=True),
 )
+
+staff_notifications = sa.Table(
+    "staff_notifications",
+    metadata,
+    _id(),
+    sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id"), nullable=False),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    _at("at"),
+    _at("read_at", nullable=True),
+    sa.Index("ix_staff_notifications_staff_id", "staff_id"),
+)
+"""What the deadline sweep tells a staff member: `reminder` (a case of theirs is due soon) or
+`overdue` (a case of their administration is past due: supervisors). One row per recipient."""
 
 api_tokens = sa.Table(
     "api_tokens",
@@ -259,6 +281,16 @@ audit_log = sa.Table(
     _at("at"),
     sa.Index("ix_audit_log_case_id", "case_id"),
 )
+
+
+SEARCH_OBJECTS = ("cases_search", "ix_cases_search")
+"""The full-text search over cases (migration 0006): SQLite's FTS5 table (with its shadow tables and
+triggers) and PostgreSQL's GIN expression index, which SQLAlchemy Core tables cannot declare."""
+
+
+def outside_metadata(name: str | None) -> bool:
+    """Whether a schema object is one of `SEARCH_OBJECTS`, made by the migration rather than declared here."""
+    return bool(name) and any(name == o or name.startswith(o + "_") for o in SEARCH_OBJECTS)
 
 
 def normalize_url(url: str) -> str:

@@ -104,3 +104,44 @@ def is_overdue(case: _Dated, now: datetime) -> bool:
     if case.answer_due_at is not None and now > case.answer_due_at:
         return True
     return case.status == RECEIVED and case.routed_due_at is not None and now > case.routed_due_at
+
+
+class _Followed(_Dated, Protocol):
+    """What the deadline sweep reads of a case."""
+
+    created_at: datetime
+    answered_at: datetime | None
+    reminded_at: datetime | None
+    escalated_at: datetime | None
+
+
+def reminder_time(created_at: datetime, answer_due_at: datetime, reminder_days: int) -> datetime:
+    """When the officer is reminded: `reminder_days` before the answer is due, but never earlier
+    than halfway there (a 7-day category is not reminded on the day it is filed)."""
+    lead = min(timedelta(days=reminder_days), (answer_due_at - created_at) / 2)
+    return answer_due_at - lead
+
+
+def needs_reminder(case: _Followed, now: datetime, reminder_days: int) -> bool:
+    """An open case coming up to its answer deadline, not reminded yet (nor already past due: that
+    is escalated instead)."""
+    if case.status not in OPEN_STATUSES or case.answer_due_at is None or case.reminded_at is not None:
+        return False
+    return reminder_time(case.created_at, case.answer_due_at, reminder_days) <= now <= case.answer_due_at
+
+
+def needs_escalation(case: _Followed, now: datetime) -> bool:
+    """An overdue case its supervisors have not been alerted of; once alerted it stays marked until
+    it is answered (`is_escalated`)."""
+    return case.escalated_at is None and is_overdue(case, now)
+
+
+def is_escalated(case: _Followed) -> bool:
+    """Alerted to its supervisors and still owing an answer."""
+    return case.escalated_at is not None and case.status in OPEN_STATUSES
+
+
+def needs_closing(case: _Followed, now: datetime, window_days: int) -> bool:
+    """An answered case the citizen did not reopen within the window: the system closes it."""
+    return (case.status == ANSWERED and case.answered_at is not None
+            and now > case.answered_at + timedelta(days=window_days))

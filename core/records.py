@@ -169,6 +169,13 @@ class CaseRecord:
     answer_due_at: datetime | None
     answered_at: datetime | None
     closed_at: datetime | None
+    service_code: str | None = None
+    """The service of its administration the case sits with (None: none named, or no services)."""
+    assignee_id: int | None = None
+    """The officer (or supervisor) who holds it."""
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    """When the deadline sweep reminded its officer, and alerted supervisors that it is overdue."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,8 @@ class CaseEvent:
     at: datetime
     administration_code: str | None = None
     notified_at: datetime | None = None
+    target: str | None = None
+    """What the event moved the case to: the service circulated to, the username assigned."""
 
 
 @dataclass(frozen=True)
@@ -221,3 +230,5 @@ class Staff:
     role: str
     administration_code: str | None
     created_at: datetime
+    disabled_at: datetime | None = None
+    """Set by an admin: a disabled member cannot sign in, use a token, or be assigned cases."""

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
-from core.db import api_tokens, audit_log, staff
+from core.db import api_tokens, audit_log, cases, staff
 from core.records import Staff
 from core.store.transactions import StoreBase, utcnow
 
@@ -58,6 +58,7 @@ def staff_from_row(row: Any) -> Staff:
         role=row.role,
         administration_code=row.administration_code,
         created_at=row.created_at,
+        disabled_at=row.disabled_at,
     )
 
 
@@ -106,6 +107,54 @@ class StaffMixin(StoreBase):
             raise ValueError(f"a staff member named {username!r} already exists") from exc
         return staff_from_row(row)
 
+    def update_staff(self, username: str, *, role: str, administration_code: str | None, disabled: bool,
+                     now: datetime | None = None) -> Staff:
+        """Change a member's role, administration and whether they are disabled (the same rules as
+        `add_staff`); disabling revokes their tokens. Raises ValueError on bad input or no such member."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+        if role == "officer" and not administration_code:
+            raise ValueError("an officer needs an administration")
+        if administration_code and self.deployment.administration(administration_code) is None:
+            raise ValueError(f"unknown administration {administration_code!r}")
+        now = now or utcnow()
+        with self.write() as conn:
+            row = conn.execute(sa.select(staff).where(staff.c.username == username)).first()
+            if row is None:
+                raise ValueError(f"no staff member named {username!r}")
+            disabled_at = (row.disabled_at or now) if disabled else None
+            row = conn.execute(sa.update(staff).where(staff.c.id == row.id).values(
+                role=role, administration_code=administration_code or None, disabled_at=disabled_at,
+            ).returning(*staff.c)).first()
+            if disabled:
+                conn.execute(sa.update(api_tokens).where(api_tokens.c.staff_id == row.id,
+                                                         api_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
+        return staff_from_row(row)
+
+    def set_password(self, username: str, password: str) -> None:
+        """A new password for the member (an admin's reset); ValueError for a short one or no such member."""
+        if len(password) < 10:
+            raise ValueError("a password is at least 10 characters")
+        password_hash = _hasher.hash(password)
+        with self.write() as conn:
+            changed = conn.execute(sa.update(staff).where(staff.c.username == username)
+                                   .values(password_hash=password_hash, failed_logins=0)).rowcount
+        if not changed:
+            raise ValueError(f"no staff member named {username!r}")
+
+    def all_staff(self) -> list[Staff]:
+        """Every staff member, by username (the admin page)."""
+        with self.read() as conn:
+            return [staff_from_row(r) for r in conn.execute(sa.select(staff).order_by(staff.c.username))]
+
+    def usernames(self, staff_ids: set[int]) -> dict[int, str]:
+        """Id -> username of these members (what case lists show as the assignee)."""
+        if not staff_ids:
+            return {}
+        with self.read() as conn:
+            found = conn.execute(sa.select(staff.c.id, staff.c.username).where(staff.c.id.in_(sorted(staff_ids))))
+            return {row.id: row.username for row in found}
+
     def get_staff(self, username: str) -> Staff | None:
         """The staff member with this username, or None."""
         with self.read() as conn:
@@ -152,7 +201,8 @@ class StaffMixin(StoreBase):
             found = conn.execute(
                 sa.select(api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at, staff)
                 .select_from(api_tokens.join(staff, staff.c.id == api_tokens.c.staff_id))
-                .where(api_tokens.c.token_sha256 == digest, api_tokens.c.revoked_at.is_(None))
+                .where(api_tokens.c.token_sha256 == digest, api_tokens.c.revoked_at.is_(None),
+                       staff.c.disabled_at.is_(None))
             ).first()
         if found is None:
             return None
@@ -202,10 +252,17 @@ class StaffMixin(StoreBase):
                 .returning(audit_log.c.id)
             ).scalar_one()
 
-    def audit_entries(self, case_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Recent audit entries (of one case when given), newest first."""
+    def audit_entries(self, case_id: int | None = None, limit: int = 100,
+                      administration: str | None = None) -> list[dict[str, Any]]:
+        """Recent audit entries (of one case when given), newest first. Limited to `administration`
+        when given: entries about its cases, and its own members' entries about no case."""
         query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if case_id is not None:
             query = query.where(audit_log.c.case_id == case_id)
+        if administration is not None:
+            of_case = sa.select(cases.c.id).where(cases.c.administration_code == administration)
+            of_member = sa.select(staff.c.id).where(staff.c.administration_code == administration)
+            query = query.where(sa.or_(audit_log.c.case_id.in_(of_case),
+                                       sa.and_(audit_log.c.case_id.is_(None), audit_log.c.staff_id.in_(of_member))))
         with self.read() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]

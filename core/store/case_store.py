@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from core import lifecycle
-from core.db import administrations, attachments, case_events, cases, categories, contacts
+from core.db import administrations, attachments, case_events, cases, categories, contacts, staff
 from core.lifecycle import InvalidTransition
 from core.records import (
     AttachmentRecord,
@@ -38,6 +38,7 @@ from core.store.attachments import AttachmentsMixin
 from core.store.calls import CallsMixin
 from core.store.casework import CaseworkMixin
 from core.store.contacts import addresses_in
+from core.store.deadlines import DeadlinesMixin
 from core.store.deliveries import DeliveryMixin
 from core.store.handoffs import HandoffsMixin
 from core.store.messages import MessagesMixin
@@ -69,8 +70,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 class CaseStore(
-    MessagesMixin, CaseworkMixin, AttachmentsMixin, NoticesMixin, CallsMixin, HandoffsMixin, StaffMixin, QueueMixin,
-    DeliveryMixin,
+    MessagesMixin, CaseworkMixin, DeadlinesMixin, AttachmentsMixin, NoticesMixin, CallsMixin, HandoffsMixin,
+    StaffMixin, QueueMixin, DeliveryMixin,
 ):
     """Cases, contacts, messages, attachments, hand-offs, staff and audit, over SQLite or PostgreSQL."""
 
@@ -123,12 +124,17 @@ class CaseStore(
             events = conn.execute(
                 sa.select(case_events).where(case_events.c.case_id == case.id).order_by(case_events.c.id)
             ).all()
+            assignee = None
+            if case.assignee_id is not None:
+                assignee = conn.execute(sa.select(staff.c.username).where(staff.c.id == case.assignee_id)).scalar()
         return {
             "reference": case.reference,
             "status": case.status,
             "kind": case.kind,
             "category": case.category_code,
             "administration": case.administration_code,
+            "service": case.service_code,
+            "assignee": assignee,
             "language": case.language,
             "origin_channel": case.origin_channel,
             "anonymous": case.anonymous,
@@ -159,10 +165,12 @@ class CaseStore(
                     "at": _iso(e.at),
                     "note": e.note,
                     "administration": e.administration_code,
+                    "target": e.target,
                 }
                 for e in events
             ],
             "created_at": _iso(case.created_at),
             "due": {"routing": _iso(case.routed_due_at), "answer": _iso(case.answer_due_at)},
             "overdue": lifecycle.is_overdue(case, now),
+            "escalated": lifecycle.is_escalated(case),
         }

@@ -51,6 +51,10 @@ def case_from_row(row: Any) -> CaseRecord:
         answer_due_at=row.answer_due_at,
         answered_at=row.answered_at,
         closed_at=row.closed_at,
+        service_code=row.service_code,
+        assignee_id=row.assignee_id,
+        reminded_at=row.reminded_at,
+        escalated_at=row.escalated_at,
     )
 
 
@@ -62,6 +66,7 @@ def event_values(
     note: str,
     at: datetime,
     administration_code: str | None = None,
+    target: str | None = None,
 ) -> dict[str, Any]:
     """A `case_events` row; a status change the citizen must hear of starts un-notified."""
     must_tell = kind == "status" and status is not None and tell_citizen(status, actor)
@@ -72,6 +77,7 @@ def event_values(
         "actor": actor,
         "note": (note or "").strip(),
         "administration_code": administration_code,
+        "target": target,
         "at": at,
         "notified_at": None if must_tell else at,
     }
@@ -156,6 +162,7 @@ class CasesMixin(ContactsMixin):
             "updated_at": now,
             "routed_due_at": routed_due,
             "answer_due_at": answer_due,
+            "service_code": self.deployment.landing_service(admin, cat.code),
         }
         statements = self._filing_statements
         with self.write() as conn:
@@ -252,6 +259,7 @@ class CasesMixin(ContactsMixin):
                     at=r.at,
                     administration_code=r.administration_code,
                     notified_at=r.notified_at,
+                    target=r.target,
                 )
                 for r in conn.execute(query)
             ]
@@ -282,6 +290,9 @@ class CasesMixin(ContactsMixin):
             if case.status == lifecycle.ROUTED and target == case.administration_code:
                 raise InvalidTransition(f"the case is already routed to {target}")
             values["administration_code"] = target
+            if target != case.administration_code:
+                values["service_code"] = self.deployment.landing_service(target, case.category_code)
+                values["assignee_id"] = None
             event_admin = target
         elif status == lifecycle.ANSWERED:
             values["answered_at"] = now
@@ -296,6 +307,7 @@ class CasesMixin(ContactsMixin):
             days = lifecycle.answer_days(self.deployment.category(case.category_code), self.deployment)
             values["closed_at"] = None
             values["answer_due_at"] = now + timedelta(days=days)
+            values["reminded_at"] = values["escalated_at"] = None
         row = conn.execute(sa.update(cases).where(cases.c.id == case.id).values(values).returning(*cases.c)).first()
         event_id = conn.execute(
             sa.insert(case_events)

@@ -1,7 +1,12 @@
-"""What staff do with cases beyond the lifecycle: find them (filters), transfer them, log in.
+"""What staff do with cases beyond the lifecycle: find them (filters, free text), transfer them to
+another administration, circulate them between its services, assign them, log in.
 
 Case lists are always limited to what the viewer may see (`core.access.case_scope`); a transfer is a
-`routed` status change to another administration with the reason as its note. A console sign-in
+`routed` status change to another administration with the reason as its note; a circulation (event
+`circulated`) and an assignment (event `assigned`) name what they moved the case to in the event's
+`target`. Free text is searched with the database's own index: PostgreSQL full text (`simple`
+configuration: no stemming, which suits Arabic, Darija and French alike), SQLite FTS5; every word
+given must start a word of the description or the place. A console sign-in
 reads what it needs of the staff row (`sign_in_record`) in one short read; the password is checked
 outside the store (`core.store.accounts.check_password`), and the attempts are counted by the gateway
 (`gateway.staff.console.auth`), never in a transaction held across the check.
@@ -9,17 +14,19 @@ outside the store (`core.store.accounts.check_password`), and the attempts are c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from core import lifecycle
-from core.db import cases, staff
-from core.records import CaseRecord, Staff, StatusChange
+from core import access, lifecycle
+from core.db import case_events, cases, staff
+from core.records import CaseEvent, CaseRecord, Staff, StatusChange
 from core.store.accounts import staff_from_row
-from core.store.cases import CasesMixin, case_from_row
+from core.store.cases import CasesMixin, case_from_row, event_values
 from core.store.transactions import utcnow
 
 
@@ -35,8 +42,24 @@ class CaseFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
     reference: str | None = None
+    service: str | None = None
+    assignee: str | None = None
+    """The username of who holds the cases."""
+    unassigned: bool = False
+    text: str | None = None
+    """Words the description or the place must contain (each as the start of a word)."""
+    escalated: bool | None = None
     limit: int = 50
     offset: int = 0
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What one member holds: open cases, and how many of them are past due."""
+
+    staff: Staff
+    open: int
+    overdue: int
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,30 @@ def _overdue(now: datetime) -> Any:
         cases.c.answer_due_at < now,
         sa.and_(cases.c.status == lifecycle.RECEIVED, cases.c.routed_due_at < now),
     ))
+
+
+SEARCH_WORDS = 8
+"""At most this many words of a search are used (each up to 40 characters)."""
+_WORD = re.compile(r"[^\W_]+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a free-text search: letters and digits only (no query syntax gets through)."""
+    return [word[:40] for word in _WORD.findall(text)][:SEARCH_WORDS]
+
+
+def _searching(words: list[str], postgres: bool) -> Any:
+    if postgres:
+        return sa.text("to_tsvector('simple', coalesce(cases.description, '') || ' ' || "
+                       "coalesce(cases.location_text, '')) @@ to_tsquery('simple', :words)").bindparams(
+            words=" & ".join(f"{word}:*" for word in words))
+    matching = sa.text("SELECT rowid FROM cases_search WHERE cases_search MATCH :words").bindparams(
+        words=" ".join(f'"{word}"*' for word in words))
+    return cases.c.id.in_(matching.columns(sa.column("rowid", sa.Integer)))
+
+
+def _escalated() -> Any:
+    return sa.and_(cases.c.escalated_at.is_not(None), cases.c.status.in_(sorted(lifecycle.OPEN_STATUSES)))
 
 
 class CaseworkMixin(CasesMixin):
@@ -81,6 +128,19 @@ class CaseworkMixin(CasesMixin):
             conditions.append(cases.c.created_at < given.created_to)
         if given.reference:
             conditions.append(cases.c.reference.startswith(given.reference, autoescape=True))
+        if given.service:
+            conditions.append(cases.c.service_code == given.service)
+        if given.assignee is not None:
+            conditions.append(cases.c.assignee_id.in_(sa.select(staff.c.id).where(staff.c.username == given.assignee)))
+        if given.unassigned:
+            conditions.append(cases.c.assignee_id.is_(None))
+        if given.escalated is True:
+            conditions.append(_escalated())
+        elif given.escalated is False:
+            conditions.append(sa.not_(_escalated()))
+        words = search_words(given.text or "")
+        if words:
+            conditions.append(_searching(words, self._postgres))
         where = sa.and_(sa.true(), *conditions)
         with self.read() as conn:
             total = conn.execute(sa.select(sa.func.count()).select_from(cases).where(where)).scalar_one()
@@ -104,11 +164,79 @@ class CaseworkMixin(CasesMixin):
             raise lifecycle.InvalidTransition("the case is already with this administration")
         return self.change_status(reference, lifecycle.ROUTED, actor, reason, now, administration)
 
+    def circulate_case(self, reference: str, service: str, actor: str, reason: str,
+                       now: datetime | None = None) -> CaseEvent:
+        """Pass the case to another service of its administration with the reason (event `circulated`,
+        the service as its target); whoever held it lets it go. Raises on a bad move: no reason, a
+        service the administration does not have, the one that has it already, a case that is answered."""
+        if not reason.strip():
+            raise lifecycle.InvalidTransition("a circulation needs a reason")
+        now = now or utcnow()
+        with self.write() as conn:
+            case = self._locked(conn, reference)
+            if case.status not in lifecycle.OPEN_STATUSES:
+                raise lifecycle.InvalidTransition(f"a {case.status} case is not circulated any more")
+            administration = self.deployment.administration(case.administration_code)
+            if administration is None:
+                raise lifecycle.InvalidTransition("the case is not routed to an administration yet")
+            if administration.service(service) is None:
+                known = ", ".join(s.code for s in administration.services) or "none"
+                raise lifecycle.InvalidTransition(f"{administration.code} has no service {service!r} (known: {known})")
+            if service == case.service_code:
+                raise lifecycle.InvalidTransition("the case is already with this service")
+            conn.execute(sa.update(cases).where(cases.c.id == case.id)
+                         .values(service_code=service, assignee_id=None, updated_at=now))
+            return self._event(conn, case, "circulated", actor, reason, now, service)
+
+    def assign_case(self, reference: str, assignee: str, actor: str, note: str = "",
+                    now: datetime | None = None) -> CaseEvent:
+        """Give the case to an officer or supervisor of its administration (event `assigned`, their
+        username as its target). Raises `InvalidTransition` for someone who may not hold it (another
+        administration, an agent, a disabled member) or a case that is no longer open."""
+        now = now or utcnow()
+        with self.write() as conn:
+            case = self._locked(conn, reference)
+            row = conn.execute(sa.select(staff).where(staff.c.username == assignee)).first()
+            member = staff_from_row(row) if row is not None else None
+            if member is None or member.disabled_at is not None:
+                raise lifecycle.InvalidTransition(f"no active staff member {assignee!r}")
+            if not access.can_hold_cases(member, case.administration_code):
+                raise lifecycle.InvalidTransition(f"{assignee} cannot hold this administration's cases")
+            if case.status not in lifecycle.OPEN_STATUSES:
+                raise lifecycle.InvalidTransition(f"a {case.status} case is not assigned any more")
+            if case.assignee_id == member.id:
+                raise lifecycle.InvalidTransition(f"{assignee} already holds the case")
+            conn.execute(sa.update(cases).where(cases.c.id == case.id).values(assignee_id=member.id, updated_at=now))
+            return self._event(conn, case, "assigned", actor, note, now, member.username)
+
+    def _event(self, conn: Connection, case: CaseRecord, kind: str, actor: str, note: str, now: datetime,
+               target: str | None) -> CaseEvent:
+        values = event_values(case.id, kind, None, actor, note, now, case.administration_code, target)
+        event_id = conn.execute(sa.insert(case_events).values(values).returning(case_events.c.id)).scalar_one()
+        return CaseEvent(id=event_id, kind=kind, status=None, actor=actor, note=values["note"], at=now,
+                         administration_code=case.administration_code, notified_at=now, target=target)
+
+    def workload(self, administration: str | None, now: datetime | None = None) -> list[Workload]:
+        """Open cases per member who may hold `administration`'s cases (None: every administration's
+        members), with how many of them are overdue; members holding none are listed too."""
+        now = now or utcnow()
+        members = sa.select(staff).where(staff.c.role.in_(("officer", "supervisor")), staff.c.disabled_at.is_(None))
+        if administration is not None:
+            members = members.where(staff.c.administration_code == administration)
+        open_ = cases.c.status.in_(sorted(lifecycle.OPEN_STATUSES))
+        held = (sa.select(cases.c.assignee_id, sa.func.count().label("open"),
+                          sa.func.sum(sa.case((_overdue(now), 1), else_=0)).label("overdue"))
+                .where(open_, cases.c.assignee_id.is_not(None)).group_by(cases.c.assignee_id))
+        with self.read() as conn:
+            counts = {r.assignee_id: (r.open, int(r.overdue or 0)) for r in conn.execute(held)}
+            rows = conn.execute(members.order_by(staff.c.username)).all()
+        return [Workload(staff_from_row(r), *counts.get(r.id, (0, 0))) for r in rows]
+
     def sign_in_record(self, username: str) -> SignInRecord:
         """The staff member with this username and their password hash (a read, no lock)."""
         with self.read() as conn:
             row = conn.execute(sa.select(staff).where(staff.c.username == username)).first()
-        if row is None:
+        if row is None or row.disabled_at is not None:
             return SignInRecord(None, None)
         return SignInRecord(staff_from_row(row), row.password_hash)
 

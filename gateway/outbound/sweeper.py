@@ -3,7 +3,9 @@
 Every few seconds one gateway process (a Redis lock elects it) replays inbound messages left
 unprocessed, queues again outbound messages whose work item was lost (Redis lost its data) or whose
 worker died mid-send, status notices committed while Redis was unreachable, and downloads still
-pending. Queueing an item that is already queued changes nothing, so a sweep never grows the backlog.
+pending; once a minute it also acts on deadlines (`CaseStore.sweep_deadlines`: reminders, overdue
+alerts to supervisors, closing answers nobody reopened). Queueing an item that is already queued
+changes nothing, so a sweep never grows the backlog.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class SweepPolicy:
     inbound_after: timedelta = timedelta(seconds=10)
     outbound_after: timedelta = timedelta(minutes=2)
     notice_after: timedelta = timedelta(seconds=30)
+    deadlines_every: timedelta = timedelta(minutes=1)
+    """How often deadlines are acted on (reminders, overdue alerts, closing unreopened answers)."""
 
 
 async def sweep_once(processor: InboundProcessor, policy: SweepPolicy) -> None:
@@ -65,6 +69,12 @@ async def sweep_once(processor: InboundProcessor, policy: SweepPolicy) -> None:
         pending = await runtime.db(runtime.store.pending_attachments, now - policy.outbound_after, 200)
         if pending:
             await lanes.enqueue([download_work(attachment_id) for attachment_id in pending])
+        every_ms = max(1000, int(policy.deadlines_every.total_seconds() * 1000))
+        if await client.set(f"{prefix}:deadlines", "1", nx=True, px=every_ms):
+            done = await runtime.db(runtime.store.sweep_deadlines, now)
+            if done.reminded or done.escalated or done.closed:
+                log.info("deadlines: %s reminded, %s escalated, %s closed unreopened",
+                         len(done.reminded), len(done.escalated), len(done.closed))
     finally:
         await release_lease(client, f"{prefix}:sweeper")
 

@@ -60,6 +60,9 @@ def openapi_document() -> dict[str, Any]:
             status={"enum": list(STATUSES)}, kind=STR, category=STR, administration=NSTR, origin_channel=STR,
             anonymous={"type": "boolean"}, created_at={"type": "string", "format": "date-time"},
             answer_due_at={"type": ["string", "null"], "format": "date-time"}, overdue={"type": "boolean"},
+            escalated={"type": "boolean", "description": "Past due, its supervisors alerted, not answered yet"},
+            service=NSTR, assignee=NSTR, preview={"type": "string", "description": "The description's start"},
+            location_text=STR, map={"type": ["string", "null"], "description": "OpenStreetMap link (located cases)"},
         ),
         "CaseList": _obj(["total", "cases"], total=INT, limit=INT, offset=INT,
                          cases={"type": "array", "items": _ref("CaseSummary")}),
@@ -69,6 +72,7 @@ def openapi_document() -> dict[str, Any]:
             "required": ["reference", "status", "events"],
             "properties": {
                 "reference": STR, "status": {"enum": list(STATUSES)}, "category": STR, "administration": NSTR,
+                "service": NSTR, "assignee": NSTR, "escalated": {"type": "boolean"},
                 "language": STR, "origin_channel": STR, "anonymous": {"type": "boolean"},
                 "contact": _obj([], phone=NSTR, telegram_user_id=NSTR, name=NSTR,
                                 addresses={"type": "object", "additionalProperties": STR,
@@ -77,7 +81,10 @@ def openapi_document() -> dict[str, Any]:
                 "description": STR, "attachments": {"type": "array", "items": {"type": "object"}},
                 "rating": {"type": ["integer", "null"]}, "overdue": {"type": "boolean"},
                 "events": {"type": "array", "items": _obj(["kind", "actor", "at"], kind=STR, status=NSTR, actor=STR,
-                                                          at=STR, note=STR, administration=NSTR)},
+                                                          at=STR, note=STR, administration=NSTR,
+                                                          target={"type": ["string", "null"], "description":
+                                                                  "The service circulated to, the username "
+                                                                  "assigned"})},
             },
         },
         "StatusChange": _obj(["status"], status={"enum": list(STATUSES)},
@@ -88,6 +95,19 @@ def openapi_document() -> dict[str, Any]:
         "Transfer": _obj(["administration", "reason"], administration=STR, reason=STR),
         "Transferred": _obj(["reference", "status", "administration"], reference=STR, status=STR,
                             administration=STR, event_id=INT),
+        "Circulate": _obj(["service", "reason"], service={"type": "string", "description": "A service code of the "
+                                                                                 "case's administration"},
+                          reason=STR),
+        "Circulated": _obj(["reference", "service"], reference=STR, service=STR, event_id=INT),
+        "Assign": _obj(["staff"], staff={"type": "string", "description": "The username of an officer or "
+                                                                         "supervisor of the administration"},
+                       note=STR),
+        "Assigned": _obj(["reference", "assignee"], reference=STR, assignee=STR, event_id=INT),
+        "Workload": _obj(["staff"], administration=NSTR, staff={"type": "array", "items": _obj(
+            ["username", "open", "overdue"], username=STR, role=STR, administration=NSTR, open=INT, overdue=INT)}),
+        "Notifications": _obj(["unread", "notifications"], unread=INT, notifications={"type": "array", "items": _obj(
+            ["id", "kind", "case"], id=INT, kind={"enum": ["reminder", "overdue"]}, at=STR, read={"type": "boolean"},
+            case=STR, status=STR, administration=NSTR, answer_due_at=NSTR)}),
         "Conversation": _obj(
             ["id", "channel", "status"], id=INT, channel=STR, status={"enum": ["needs_person", "with_agent", "closed"]},
             reason=STR, language=NSTR, agent=NSTR, case=NSTR, closed_reason=NSTR, created_at=STR, updated_at=STR,
@@ -142,9 +162,7 @@ def openapi_document() -> dict[str, Any]:
         "message_id": {"name": "message_id", "in": "path", "required": True, "schema": INT},
     }
     conv = "conversations"
-    paths = {
-        "/api/v1/cases": {"get": _op("Cases the caller may see, newest first", _json(_ref("CaseList"), "A page"),
-                                     query=[_q("status", "A status", {"enum": list(STATUSES)}),
+    filters = [_q("status", "A status", {"enum": list(STATUSES)}),
                                             _q("category", "A category code"), _q("channel", "Origin channel"),
                                             _q("overdue", "1: only overdue, 0: only on time"),
                                             _q("from", "Filed on or after (YYYY-MM-DD)", {"type": "string",
@@ -153,8 +171,38 @@ def openapi_document() -> dict[str, Any]:
                                                                                        "format": "date"}),
                                             _q("reference", "Reference, or its first digits"),
                                             _q("administration", "Administration code (admins, supervisors)"),
-                                            _q("limit", "Page size (max 500)", INT), _q("offset", "Skip", INT)],
+                                            _q("q", "Words of the description or the place (each the start "
+                                                    "of a word)"),
+                                            _q("service", "A service code"),
+                                            _q("assignee", "A username, or `me`"),
+                                            _q("unassigned", "1: only cases nobody holds"),
+                                            _q("escalated", "1: only escalated (overdue, supervisors alerted)")]
+    paths = {
+        "/api/v1/cases": {"get": _op("Cases the caller may see, newest first", _json(_ref("CaseList"), "A page"),
+                                     query=[*filters, _q("limit", "Page size (max 500)", INT),
+                                            _q("offset", "Skip", INT)],
                                      errors=(400, 401, 403))},
+        "/api/v1/cases.csv": {"get": {
+            "summary": "The filtered list as CSV (no names or numbers; times in the deployment's zone)",
+            "tags": ["cases"], "parameters": filters,
+            "responses": {"200": {"description": "CSV, UTF-8", "content": {"text/csv": {"schema": STR}}},
+                          **_errors(400, 401, 403)}}},
+        "/api/v1/cases/{reference}/circulate": {"post": _op(
+            "Pass the case to another service of its administration, with a reason",
+            _json(_ref("Circulated"), "Circulated"), body=_ref("Circulate"), params=["reference"],
+            errors=(400, 401, 403, 404, 409))},
+        "/api/v1/cases/{reference}/assign": {"post": _op(
+            "Assign the case to an officer (officers: to themselves)", _json(_ref("Assigned"), "Assigned"),
+            body=_ref("Assign"), params=["reference"], errors=(400, 401, 403, 404, 409))},
+        "/api/v1/workload": {"get": _op(
+            "Open and overdue cases per officer (supervisors, admins)", _json(_ref("Workload"), "Per member"),
+            query=[_q("administration", "Administration code (admins, deployment-wide supervisors)")])},
+        "/api/v1/notifications": {"get": _op(
+            "The caller's reminders and overdue alerts, newest first", _json(_ref("Notifications"), "Newest first"),
+            query=[_q("unread", "1: only unread")], errors=(401,))},
+        "/api/v1/notifications/read": {"post": _op(
+            "Mark the caller's notifications read", _json(_obj(["marked"], marked=INT), "How many"),
+            errors=(401,))},
         "/api/v1/cases/{reference}": {"get": _op("One case (its view is audited)", _json(_ref("Case"), "The case"),
                                                  params=["reference"], errors=(401, 403, 404))},
         "/api/v1/cases/{reference}/status": {"post": _op(

@@ -69,8 +69,10 @@ async def post_status(request: web.Request, staff: Staff) -> web.Response:
     record = await runtime.db(runtime.store.get_case, reference)
     if record is None:
         return error(404, "not_found", "no case with this reference")
-    if not can_view_case(staff, record.administration_code) or not can_change_status(staff, record.administration_code):
-        return error(403, "forbidden", "your role or administration cannot change this case")
+    if not can_view_case(staff, record.administration_code):
+        return error(404, "not_found", "no case with this reference")
+    if not can_change_status(staff, record.administration_code):
+        return error(403, "forbidden", "your role cannot change this case")
     try:
         change = await runtime.db(
             change_status, runtime.store, request.app[SYNC_REDIS], runtime.settings.queue_prefix,

@@ -27,11 +27,11 @@ from channels.base import CallChannel, implements
 from channels.registry import REGISTRY
 from conversations.slots import HANDBACK_STEPS
 from core import lifecycle, references
-from core.access import can_change_status, can_list_cases, can_reassign, can_work_conversations
+from core.access import can_change_status, can_list_cases, can_reassign, can_view_case, can_work_conversations
 from core.records import Staff
 from core.store.cases import KINDS
 from gateway.keys import DESK, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
-from gateway.staff.api.case_routes import case_filter, case_summary, case_view
+from gateway.staff.api.case_routes import case_filter, case_view, found_cases
 from gateway.staff.api.conversation_routes import queue_items
 from gateway.staff.case_actions import change_status
 from gateway.staff.console import auth
@@ -437,11 +437,10 @@ async def cases(request: web.Request, page: Page) -> web.StreamResponse:
         if refused.status == 403:
             raise
         return page.render("error.html", 400, message=refused.message)
-    total, found = await runtime.db(runtime.store.find_cases, given)
-    now = datetime.now(UTC)
+    total, found = await found_cases(runtime, given)
     deployment = runtime.deployment
     return page.render(
-        "cases.html", cases=[case_summary(c, now) for c in found], total=total, q=dict(request.query),
+        "cases.html", cases=found, total=total, q=dict(request.query),
         statuses=lifecycle.STATUSES, categories=page.names(deployment.categories), channels=REGISTRY.names(),
         category_names=dict(page.names(deployment.categories)),
     )
@@ -468,7 +467,7 @@ async def _case_reference(request: web.Request, page: Page) -> str:
     reference = references.parse(request.match_info["reference"])
     runtime = request.app[RUNTIME]
     record = await runtime.db(runtime.store.get_case, reference) if reference else None
-    if record is None:
+    if record is None or not can_view_case(page.staff, record.administration_code):
         raise Refused(404, "not_found", "no such case")
     if not can_change_status(page.staff, record.administration_code):
         raise Refused(403, "forbidden", "not your administration's case")
@@ -533,8 +532,6 @@ async def media(request: web.Request, page: Page) -> web.StreamResponse:
     allowed = can_work_conversations(staff)
     if attachment.case_id is not None:
         record = await runtime.db(runtime.store.get_case_by_id, attachment.case_id)
-        from core.access import can_view_case
-
         allowed = allowed or (record is not None and can_view_case(staff, record.administration_code))
     if not allowed:
         raise Refused(403, "forbidden", "not yours to see")

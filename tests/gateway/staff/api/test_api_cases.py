@@ -48,33 +48,46 @@ def test_openapi_document_is_valid_and_complete(console: Console) -> None:
         assert path in document["paths"]
 
 
-# route -> roles that pass (everyone else gets 403; no token gets 401)
+# route -> roles that pass, roles told 404 (the case is not theirs to know of); everyone else gets
+# 403, and no token gets 401
 CASE = "/api/v1/cases/{ref}"
+NOT_THEIRS = {"officer_other"}
 ACCESS = [
-    ("GET", "/api/v1/cases", None, {"officer", "officer_other", "supervisor", "admin"}),
-    ("GET", CASE, None, {"officer", "supervisor", "admin"}),
-    ("POST", CASE + "/notes", {"note": "internal"}, {"officer", "supervisor", "admin"}),
-    ("POST", CASE + "/status", {"status": "in_progress", "note": ""}, {"officer", "supervisor", "admin"}),
+    ("GET", "/api/v1/cases", None, {"officer", "officer_other", "supervisor", "admin"}, set()),
+    ("GET", "/api/v1/cases.csv", None, {"officer", "officer_other", "supervisor", "admin"}, set()),
+    ("GET", CASE, None, {"officer", "supervisor", "admin"}, {"officer_other", "agent"}),
+    ("POST", CASE + "/notes", {"note": "internal"}, {"officer", "supervisor", "admin"}, NOT_THEIRS),
+    ("POST", CASE + "/status", {"status": "in_progress", "note": ""}, {"officer", "supervisor", "admin"},
+     {"officer_other", "agent"}),
     ("POST", CASE + "/transfer", {"administration": ROADS, "reason": "roads, not lighting"},
-     {"officer", "supervisor", "admin"}),
-    ("GET", "/api/v1/audit", None, {"supervisor", "admin"}),
-    ("GET", "/api/v1/quarantine", None, {"supervisor", "admin"}),
-    ("GET", "/api/v1/conversations", None, {"agent", "supervisor", "admin"}),
-    ("GET", "/api/v1/conversations/{conv}", None, {"agent", "supervisor", "admin"}),
-    ("POST", "/api/v1/conversations/next", None, {"agent", "supervisor", "admin"}),
-    ("POST", "/api/v1/conversations/{conv}/takeover", None, {"agent", "supervisor", "admin"}),
-    ("POST", "/api/v1/conversations/{conv}/messages", {"text": "x"}, {"agent", "supervisor", "admin"}),
-    ("POST", "/api/v1/conversations/{conv}/messages/1/retry", None, {"agent", "supervisor", "admin"}),
-    ("POST", "/api/v1/conversations/{conv}/case", {}, {"agent", "supervisor", "admin"}),
-    ("POST", "/api/v1/conversations/{conv}/handback", {"step": "menu"}, {"agent", "supervisor", "admin"}),
-    ("POST", "/api/v1/conversations/{conv}/close", None, {"agent", "supervisor", "admin"}),
+     {"officer", "supervisor", "admin"}, NOT_THEIRS),
+    ("POST", CASE + "/circulate", {"service": "works", "reason": "for the works team"},
+     {"officer", "supervisor", "admin"}, NOT_THEIRS),
+    ("POST", CASE + "/assign", {"staff": "{officer}"}, {"officer", "supervisor", "admin"}, NOT_THEIRS),
+    ("GET", "/api/v1/workload", None, {"supervisor", "admin"}, set()),
+    ("GET", "/api/v1/notifications", None, set(ROLES), set()),
+    ("POST", "/api/v1/notifications/read", None, set(ROLES), set()),
+    ("GET", "/api/v1/audit", None, {"supervisor", "admin"}, set()),
+    ("GET", "/api/v1/quarantine", None, {"supervisor", "admin"}, set()),
+    ("GET", "/api/v1/conversations", None, {"agent", "supervisor", "admin"}, set()),
+    ("GET", "/api/v1/conversations/{conv}", None, {"agent", "supervisor", "admin"}, set()),
+    ("POST", "/api/v1/conversations/next", None, {"agent", "supervisor", "admin"}, set()),
+    ("POST", "/api/v1/conversations/{conv}/takeover", None, {"agent", "supervisor", "admin"}, set()),
+    ("POST", "/api/v1/conversations/{conv}/messages", {"text": "x"}, {"agent", "supervisor", "admin"}, set()),
+    ("POST", "/api/v1/conversations/{conv}/messages/1/retry", None, {"agent", "supervisor", "admin"}, set()),
+    ("POST", "/api/v1/conversations/{conv}/case", {}, {"agent", "supervisor", "admin"}, set()),
+    ("POST", "/api/v1/conversations/{conv}/handback", {"step": "menu"}, {"agent", "supervisor", "admin"}, set()),
+    ("POST", "/api/v1/conversations/{conv}/close", None, {"agent", "supervisor", "admin"}, set()),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "allowed"), ACCESS, ids=[f"{m} {p}" for m, p, _, _ in ACCESS])
+@pytest.mark.parametrize(("method", "path", "body", "allowed", "hidden"), ACCESS,
+                         ids=[f"{m} {p}" for m, p, _, _, _ in ACCESS])
 def test_every_route_refuses_the_roles_that_must_not_pass(
-    console: Console, method: str, path: str, body: dict[str, str] | None, allowed: set[str]
+    console: Console, method: str, path: str, body: dict[str, str] | None, allowed: set[str], hidden: set[str]
 ) -> None:
+    if body is not None:
+        body = {key: value.replace("{officer}", console.staff["officer"].username) for key, value in body.items()}
     reference = new_case(console)
     url = path.replace("{ref}", reference).replace("{conv}", "999999")
     assert console.api(method, url, None, body).status_code == 401
@@ -84,7 +97,10 @@ def test_every_route_refuses_the_roles_that_must_not_pass(
         url = path.replace("{ref}", new_case(console)).replace("{conv}", "999999")  # untouched by the roles before
         status = console.api(method, url, role, body).status_code
         if role in allowed:
-            assert status != 403 and status != 401, f"{role} refused on {method} {path}"
+            assert status not in (401, 403), f"{role} refused on {method} {path} ({status})"
+            assert status != 404 or "{conv}" in path, f"{role} not shown the case on {method} {path}"
+        elif role in hidden:
+            assert status == 404, f"{role} told of another administration's case on {method} {path} ({status})"
         else:
             assert status == 403, f"{role} passed {method} {path} ({status})"
     import requests
@@ -157,7 +173,7 @@ def test_notes_transfer_and_status(console: Console) -> None:
     note = console.api("POST", f"/api/v1/cases/{reference}/notes", "officer", {"note": "Vu avec le technicien"})
     assert note.status_code == 201
     assert console.api("POST", f"/api/v1/cases/{reference}/notes", "officer", {"note": " "}).status_code == 400
-    assert console.api("POST", f"/api/v1/cases/{reference}/notes", "officer_other", {"note": "x"}).status_code == 403
+    assert console.api("POST", f"/api/v1/cases/{reference}/notes", "officer_other", {"note": "x"}).status_code == 404
     moved = console.api("POST", f"/api/v1/cases/{reference}/status", "officer", {"status": "in_progress"})
     assert moved.status_code == 200
     no_reason = console.api("POST", f"/api/v1/cases/{reference}/transfer", "officer", {"administration": ROADS})
@@ -168,7 +184,7 @@ def test_notes_transfer_and_status(console: Console) -> None:
     transferred = console.api("POST", f"/api/v1/cases/{reference}/transfer", "officer",
                               {"administration": ROADS, "reason": "Relève de la voirie"})
     assert transferred.status_code == 200 and transferred.json()["administration"] == ROADS
-    assert console.api("GET", f"/api/v1/cases/{reference}", "officer").status_code == 403, "no longer theirs"
+    assert console.api("GET", f"/api/v1/cases/{reference}", "officer").status_code == 404, "no longer theirs"
     document = console.api("GET", f"/api/v1/cases/{reference}", "officer_other").json()
     kinds = [(e["kind"], e["status"], e["note"]) for e in document["events"]]
     assert ("note", None, "Vu avec le technicien") in kinds

@@ -105,14 +105,14 @@ def test_agents_read_the_cases_they_filed_and_those_of_the_citizen_they_serve(co
     citizen = console.gateway.citizen()
     earlier = reference_in([citizen.say(m) for m in ("Les poubelles débordent rue Ibn Sina depuis cinq jours",
                                                      "0", "1")][-1])
-    assert console.api("GET", f"/api/v1/cases/{earlier}", "agent").status_code == 403, "not their citizen yet"
+    assert console.api("GET", f"/api/v1/cases/{earlier}", "agent").status_code == 404, "not their citizen yet"
     citizen.say("agent")
     conversation_id = console.conversation_of(citizen)
     assert console.api("POST", f"/api/v1/conversations/{conversation_id}/takeover", "agent").status_code == 200
     seen = console.api("GET", f"/api/v1/cases/{earlier}", "agent")
     assert seen.status_code == 200, seen.text
     assert seen.json()["reference"] == earlier and seen.json()["contact"]["phone"] is None
-    assert console.api("GET", f"/api/v1/cases/{earlier}", "agent2").status_code == 403, "another agent's citizen"
+    assert console.api("GET", f"/api/v1/cases/{earlier}", "agent2").status_code == 404, "another agent's citizen"
 
     filed = console.api("POST", f"/api/v1/conversations/{conversation_id}/case", "agent",
                         {"category": "water", "description": "Fuite d'eau devant la maison", "anonymous": True})
@@ -121,8 +121,8 @@ def test_agents_read_the_cases_they_filed_and_those_of_the_citizen_they_serve(co
     assert console.api("POST", f"/api/v1/conversations/{conversation_id}/handback", "agent",
                        {"step": "menu"}).status_code == 200
     assert console.api("GET", f"/api/v1/cases/{mine}", "agent").status_code == 200, "the case they filed"
-    assert console.api("GET", f"/api/v1/cases/{earlier}", "agent").status_code == 403, "no longer serving"
-    assert console.api("GET", f"/api/v1/cases/{mine}", "agent2").status_code == 403
+    assert console.api("GET", f"/api/v1/cases/{earlier}", "agent").status_code == 404, "no longer serving"
+    assert console.api("GET", f"/api/v1/cases/{mine}", "agent2").status_code == 404
 
 
 def test_a_failed_message_is_retried_and_really_resent(console: Console) -> None:

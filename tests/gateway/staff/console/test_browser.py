@@ -1,7 +1,7 @@
 """The console in headless Chromium (Debian's, driven by Playwright): an agent signs in, sees a stalled
 SMS conversation appear live, takes it over, writes (the Twilio emulator receives it), files the case
-and hands back; an officer of another administration gets 403; the right officer answers and the
-citizen is told; the Arabic console renders right to left (a screenshot is kept for a look).
+and hands back; an officer of another administration gets 404 (as for an unknown case); the right
+officer answers and the citizen is told; the Arabic console renders right to left (a screenshot is kept for a look).
 
 Skipped when /usr/bin/chromium is absent, except under CI=true, where it must be there.
 """
@@ -126,7 +126,7 @@ def test_agent_and_officers_in_the_browser(browser: Any, console: Console, worke
 
     other = sign_in(browser, console, "officer_other")
     response = other.goto(f"{gateway.url}/console/cases/{reference}")
-    assert response is not None and response.status == 403
+    assert response is not None and response.status == 404
 
     officer = sign_in(browser, console, "officer")
     assert officer.url.endswith("/console/cases")
