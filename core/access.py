@@ -96,6 +96,13 @@ def can_see_identity(staff: StaffMember, administration_code: str | None, anonym
     return not anonymous and _covers(staff, administration_code)
 
 
+def can_see_citizen(staff: StaffMember, anonymous: bool) -> bool:
+    """Who a citizen in a conversation is (number, name, transcript): the call centre (agents,
+    deployment-wide supervisors, admins) talks to them and sees it; staff bound to an administration
+    never see a citizen who chose to stay anonymous (decree 1855/2017 in Egypt: only what was agreed)."""
+    return not anonymous or staff.administration_code is None
+
+
 def can_read_audit(staff: StaffMember) -> bool:
     """Supervisors and admins read the audit log."""
     return staff.role in ("supervisor", "admin")

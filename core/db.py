@@ -250,14 +250,17 @@ staff_notifications = sa.Table(
     metadata,
     _id(),
     sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id"), nullable=False),
-    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=True),
+    sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"), nullable=True),
     sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("detail", sa.String(64), nullable=False, server_default=""),
     _at("at"),
     _at("read_at", nullable=True),
     sa.Index("ix_staff_notifications_staff_id", "staff_id"),
 )
-"""What the deadline sweep tells a staff member: `reminder` (a case of theirs is due soon) or
-`overdue` (a case of their administration is past due: supervisors). One row per recipient."""
+"""What a staff member is told: `reminder` (a case of theirs is due soon), `overdue` (a case of
+their administration is past due: supervisors), `step_in` (a supervisor took over a conversation they
+held; `detail` names the supervisor). One row per recipient."""
 
 api_tokens = sa.Table(
     "api_tokens",

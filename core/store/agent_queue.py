@@ -81,6 +81,9 @@ class Conversation:
     contact_address: str | None
     """Where the citizen is reached on the conversation's channel (a phone, a channel's user id)."""
     language: str | None
+    anonymous: bool = False
+    """The citizen chose to stay anonymous in a case they filed: staff bound to an administration see
+    neither who they are nor what they wrote here (`core.access.can_see_citizen`)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready, without the contact (callers add it when the viewer may see it)."""
@@ -146,6 +149,10 @@ def _address(kind: Any) -> Any:
             .scalar_subquery())
 
 
+_filed = cases.alias("filed")
+"""The contact's cases, any of them (whether the citizen ever chose to stay anonymous)."""
+
+
 def _select(kind: Any) -> sa.Select[Any]:
     """Conversations with their agent, case and contact; `kind`: the address kind of their channel."""
     return sa.select(
@@ -156,6 +163,7 @@ def _select(kind: Any) -> sa.Select[Any]:
         _address(PHONE).label("contact_phone"),
         _address(kind).label("contact_address"),
         contacts.c.language.label("language"),
+        sa.exists().where(_filed.c.contact_id == conversations.c.contact_id, _filed.c.anonymous).label("anonymous"),
     ).select_from(
         conversations.join(contacts, contacts.c.id == conversations.c.contact_id)
         .outerjoin(_agent, _agent.c.id == conversations.c.agent_id)
@@ -170,6 +178,7 @@ def _conversation(row: Any) -> Conversation:
         case_id=row.case_id, case_reference=row.case_reference, closed_reason=row.closed_reason or "",
         taken_at=row.taken_at, closed_at=row.closed_at, contact_name=row.contact_name or "",
         contact_phone=row.contact_phone, contact_address=row.contact_address, language=row.language,
+        anonymous=bool(row.anonymous),
     )
 
 

@@ -1,5 +1,6 @@
 """Deadlines that act: the sweep that reminds officers, escalates overdue cases to supervisors and
-closes answered cases the citizen did not reopen; and the staff notifications it leaves.
+closes answered cases the citizen did not reopen; and the staff notifications it leaves (with the one
+an agent gets when a supervisor steps into their conversation).
 
 The rules are `core.lifecycle`'s (`needs_reminder`, `needs_escalation`, `needs_closing`); this module
 finds the candidates with indexed queries and applies each one in its own short transaction, checked
@@ -26,7 +27,7 @@ from core.store.cases import CasesMixin, event_values
 
 REMINDER = "reminder"
 OVERDUE = "overdue"
-NOTIFICATION_KINDS = (REMINDER, OVERDUE)
+STEP_IN = "step_in"
 
 
 @dataclass
@@ -40,23 +41,27 @@ class DeadlineSweep:
 
 @dataclass(frozen=True)
 class StaffNotification:
-    """What a staff member is told about a case (a reminder, an overdue alert)."""
+    """What a staff member is told: about a case (a reminder, an overdue alert) or a conversation
+    (a supervisor stepped in)."""
 
     id: int
     kind: str
     at: datetime
     read_at: datetime | None
-    reference: str
-    status: str
+    reference: str | None
+    status: str | None
     administration_code: str | None
     answer_due_at: datetime | None
+    conversation_id: int | None = None
+    detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The API's shape."""
         return {"id": self.id, "kind": self.kind, "at": self.at.isoformat(),
                 "read": self.read_at is not None, "case": self.reference, "status": self.status,
                 "administration": self.administration_code,
-                "answer_due_at": self.answer_due_at.isoformat() if self.answer_due_at else None}
+                "answer_due_at": self.answer_due_at.isoformat() if self.answer_due_at else None,
+                "conversation": self.conversation_id, "detail": self.detail}
 
 
 def _active_members(conn: Connection) -> list[Staff]:
@@ -140,14 +145,20 @@ class DeadlinesMixin(CasesMixin):
         """A member's notifications, newest first."""
         query = (sa.select(staff_notifications, cases.c.reference, cases.c.status, cases.c.administration_code,
                            cases.c.answer_due_at)
-                 .join(cases, cases.c.id == staff_notifications.c.case_id)
+                 .outerjoin(cases, cases.c.id == staff_notifications.c.case_id)
                  .where(staff_notifications.c.staff_id == staff_id)
                  .order_by(staff_notifications.c.at.desc(), staff_notifications.c.id.desc()).limit(limit))
         if unread_only:
             query = query.where(staff_notifications.c.read_at.is_(None))
         with self.read() as conn:
             return [StaffNotification(r.id, r.kind, r.at, r.read_at, r.reference, r.status, r.administration_code,
-                                      r.answer_due_at) for r in conn.execute(query)]
+                                      r.answer_due_at, r.conversation_id, r.detail) for r in conn.execute(query)]
+
+    def notify_step_in(self, agent_id: int, conversation_id: int, supervisor: str, now: datetime) -> None:
+        """Tell an agent that `supervisor` took over a conversation they held."""
+        with self.write() as conn:
+            conn.execute(sa.insert(staff_notifications).values(
+                staff_id=agent_id, conversation_id=conversation_id, kind=STEP_IN, detail=supervisor[:64], at=now))
 
     def unread_notifications(self, staff_id: int) -> int:
         """How many of a member's notifications are unread (the console's badge)."""

@@ -22,8 +22,9 @@ from channels.base import CallChannel, SendError
 from conversations import model as m
 from conversations.slots import HANDBACK_STEPS
 from core import references
+from core.access import can_see_citizen
 from core.records import OutboundDraft, Staff
-from core.store.agent_queue import ConsolePolicy, Conversation
+from core.store.agent_queue import ConsolePolicy, Conversation, TranscriptLine
 from gateway.dialogue.effects import EffectScope
 from gateway.dialogue.sessions import ContactBusy, SessionStore
 from gateway.dialogue.turns import Addressed, DialogueTurns
@@ -117,6 +118,16 @@ class Desk:
         addresses = await self.db(self.runtime.store.citizen_addresses, conversation.channel, conversation.contact_id)
         return addresses[2] + window if addresses is not None else now
 
+    async def transcript(self, staff: Staff, conversation: Conversation,
+                         session: m.Session | None = None) -> list[TranscriptLine]:
+        """What was said in the conversation, as `staff` may read it: nothing of a citizen who chose to
+        stay anonymous, for staff bound to an administration (`can_see_citizen`)."""
+        session = session or await self.session_of(conversation)
+        if not can_see_citizen(staff, conversation.anonymous or draft_of(session).anonymous):
+            return []
+        since = conversation.created_at - TRANSCRIPT_SPAN
+        return await self.db(self.runtime.store.transcript, conversation.channel, conversation.contact_id, since)
+
     # -- stepping the citizen's dialogue ---------------------------------------------------------
 
     async def step_citizen(self, conversation: Conversation, event: m.Input) -> list[int]:
@@ -136,14 +147,17 @@ class Desk:
     # -- actions ---------------------------------------------------------------------------------
 
     def _holder(self, staff: Staff, conversation: Conversation) -> None:
+        """Only the member holding a conversation acts in it: a supervisor steps in by taking it over
+        (which the agent is told of), never by writing over the agent's shoulder."""
         if conversation.status != "with_agent":
             raise Refused(409, "not_taken", "take the conversation over first")
-        if conversation.agent_id != staff.id and staff.role not in ("supervisor", "admin"):
-            raise Refused(409, "held_by_another", f"{conversation.agent} holds this conversation")
+        if conversation.agent_id != staff.id:
+            raise Refused(409, "held_by_another", f"{conversation.agent} holds this conversation: take it over first")
 
     async def take_over(self, staff: Staff, conversation_id: int, force: bool = False) -> str:
         """Take the conversation (one agent at a time); the bot goes silent. `taken` or `already_yours`."""
         store = self.runtime.store
+        before = await self.conversation(conversation_id)
         result = await self.db(store.take_over, conversation_id, staff.id, self.policy.capacity,
                                force=force and staff.role in ("supervisor", "admin"))
         refusals = {
@@ -159,6 +173,11 @@ class Desk:
         if result == "taken":
             await self.step_citizen(conversation, m.AgentJoined(staff.username, datetime.now(UTC)))
             await self.db(store.audit, staff.id, "conversation.takeover", None, {"conversation": conversation_id})
+            if before.status == "with_agent" and before.agent_id not in (None, staff.id):
+                await self.db(store.notify_step_in, before.agent_id, conversation_id, staff.username,
+                              datetime.now(UTC))
+                await self.db(store.audit, staff.id, "conversation.step_in", None,
+                              {"conversation": conversation_id, "from": before.agent})
         return result
 
     async def take_next(self, staff: Staff) -> int | None:
@@ -407,26 +426,28 @@ async def conversation_detail(desk: Desk, staff: Staff, conversation_id: int) ->
     conversation = await desk.conversation(conversation_id)
     store = desk.runtime.store
     session = await desk.session_of(conversation)
-    since = conversation.created_at - TRANSCRIPT_SPAN
-    lines = await desk.db(store.transcript, conversation.channel, conversation.contact_id, since)
+    draft = draft_of(session)
+    shown = can_see_citizen(staff, conversation.anonymous or draft.anonymous)
+    lines = await desk.transcript(staff, conversation, session)
     window = await desk.reply_window(conversation)
     left = await desk.db(store.collected, conversation_id)
-    collected = left[2] if left else {}
-    draft = draft_of(session)
+    collected = left[2] if left and shown else {}
     if not draft.description and collected:
         draft = draft_from_collected(collected)
-    await desk.db(store.audit, staff.id, "conversation.view", conversation.case_id, {"conversation": conversation_id})
+    await desk.db(store.audit, staff.id, "conversation.view", conversation.case_id,
+                  {"conversation": conversation_id, "identity": shown})
     return {
         **conversation.to_json(),
         "contact": {
             "name": conversation.contact_name or None,
             "phone": conversation.contact_phone,
             "address": conversation.contact_address,
-        },
+        } if shown else {"name": None, "phone": None, "address": None},
+        "identity_withheld": not shown,
         "dialogue": {
             "state": session.state.value if session else None,
             "language": (session.language if session else None) or conversation.language,
-            "draft": draft_json(draft),
+            "draft": draft_json(draft) if shown else {**draft_json(draft), "name": "", "callback": ""},
         },
         "collected": collected,
         "reply_window_closes_at": window.isoformat() if window else None,

@@ -2,10 +2,11 @@
 
 A case sits with one service of its administration (`service_code`) and one officer (`assignee_id`);
 the deadline sweep marks when it reminded (`reminded_at`) and escalated (`escalated_at`) it and writes
-`staff_notifications`. An event names what it moved the case to in `target` (the service circulated
-to, the officer assigned). Staff can be disabled (`disabled_at`). Officers search description and
-place: a GIN full-text index on PostgreSQL, an FTS5 table kept by triggers on SQLite (a later migration
-that rebuilds `cases` on SQLite must create those triggers again: SQLite drops them with the table).
+`staff_notifications` (which also tell an agent that a supervisor stepped into their conversation).
+An event names what it moved the case to in `target` (the service circulated to, the officer
+assigned). Staff can be disabled (`disabled_at`). Officers search description and place: a GIN
+full-text index on PostgreSQL, an FTS5 table kept by triggers on SQLite (a later migration that
+rebuilds `cases` on SQLite must create those triggers again: SQLite drops them with the table).
 
 Revision ID: 0006
 Revises: 0005
@@ -66,8 +67,12 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id", name="fk_staff_notifications_staff_id_staff"),
                   nullable=False),
         sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id", name="fk_staff_notifications_case_id_cases"),
-                  nullable=False),
+                  nullable=True),
+        sa.Column("conversation_id", sa.Integer,
+                  sa.ForeignKey("conversations.id", name="fk_staff_notifications_conversation_id_conversations"),
+                  nullable=True),
         sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("detail", sa.String(64), nullable=False, server_default=""),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("read_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_staff_notifications"),

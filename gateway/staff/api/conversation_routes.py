@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.access import can_work_conversations
+from core.access import can_see_citizen, can_work_conversations
 from core.records import Staff
 from gateway.keys import DESK
 from gateway.staff.api.common import int_param, json_body, text_field, with_staff
@@ -54,7 +54,8 @@ async def queue_items(desk: Desk, staff: Staff, needs_person: bool) -> dict[str,
         "load": load,
         "conversations": [
             {**c.to_json(), "contact": {"phone": mask(c.contact_phone or c.contact_address),
-                                        "name": c.contact_name or None},
+                                        "name": c.contact_name or None} if can_see_citizen(staff, c.anonymous)
+             else {"phone": None, "name": None},
              "offered": c.id == offered, "mine": c.agent_id == staff.id}
             for c in items
         ],

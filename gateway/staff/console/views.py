@@ -296,7 +296,7 @@ async def conversation(request: web.Request, page: Page) -> web.StreamResponse:
     desk = request.app[DESK]
     detail = await conversation_detail(desk, staff, _conversation_id(request))
     detail["case_display"] = references.display(detail["case"]) if detail["case"] else ""
-    mine = detail["status"] == "with_agent" and (detail["agent"] == staff.username or can_reassign(staff))
+    mine = detail["status"] == "with_agent" and detail["agent"] == staff.username
     window = detail["reply_window_closes_at"]
     deployment = desk.runtime.deployment
     return page.render(
@@ -314,7 +314,7 @@ async def conversation_events(request: web.Request, page: Page) -> web.StreamRes
     assert staff is not None
     desk = request.app[DESK]
     conversation_id = _conversation_id(request)
-    found = await desk.conversation(conversation_id)
+    await desk.conversation(conversation_id)
     store = desk.runtime.store
 
     async def fingerprint() -> str:
@@ -322,19 +322,12 @@ async def conversation_events(request: web.Request, page: Page) -> web.StreamRes
 
     async def render() -> str:
         current = await desk.conversation(conversation_id)
-        lines = await desk.db(store.transcript, found.channel, found.contact_id,
-                              found.created_at - _transcript_span())
-        mine = current.status == "with_agent" and (current.agent_id == staff.id or can_reassign(staff))
+        lines = await desk.transcript(staff, current)
+        mine = current.status == "with_agent" and current.agent_id == staff.id
         return page.fragment("_transcript.html", transcript=[line.to_json() for line in lines], mine=mine,
                              conversation_id=conversation_id)
 
     return await _live(request, fingerprint, render)
-
-
-def _transcript_span() -> Any:
-    from gateway.staff.desk import TRANSCRIPT_SPAN
-
-    return TRANSCRIPT_SPAN
 
 
 async def _form(request: web.Request) -> dict[str, str]:
