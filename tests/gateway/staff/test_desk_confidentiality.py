@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from tests.gateway.staff.api.test_api_conversations import waiting_citizen
-from tests.gateway.staff.console.test_console_security import sign_in
 from tests.gateway.staff.conftest import LIGHTING, Console
+from tests.gateway.staff.console.test_console_security import sign_in
 
 SAID = "Le lampadaire devant l'école est éteint depuis une semaine"
 
