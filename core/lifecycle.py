@@ -46,7 +46,12 @@ their rating or reopening."""
 
 
 class InvalidTransition(ValueError):
-    """A status change the lifecycle does not allow."""
+    """A change the case rules do not allow; `key` names the refusal for the console's catalog
+    (`refused_<key>`), the message explains it in English for the API and logs."""
+
+    def __init__(self, message: str, key: str = "not_allowed") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class _Dated(Protocol):
@@ -65,13 +70,13 @@ def allowed_targets(current: str) -> frozenset[str]:
 def check_transition(current: str, new: str, note: str | None = None) -> None:
     """Raise `InvalidTransition` unless `current -> new` is allowed (with a note where one is needed)."""
     if new not in STATUSES:
-        raise InvalidTransition(f"unknown status {new!r} (statuses: {', '.join(STATUSES)})")
+        raise InvalidTransition(f"unknown status {new!r} (statuses: {', '.join(STATUSES)})", "unknown_status")
     allowed = allowed_targets(current)
     if new not in allowed:
         targets = ", ".join(s for s in STATUSES if s in allowed) or "none"
-        raise InvalidTransition(f"a {current} case cannot become {new} (allowed: {targets})")
+        raise InvalidTransition(f"a {current} case cannot become {new} (allowed: {targets})", "not_allowed")
     if new in NOTE_REQUIRED and not (note or "").strip():
-        raise InvalidTransition(f"{new} needs a note: the reasoned answer the citizen will read")
+        raise InvalidTransition(f"{new} needs a note: the reasoned answer the citizen will read", "note_required")
 
 
 def reopen_refusal(status: str, answered_at: datetime | None, now: datetime, window_days: int) -> str | None:

@@ -256,7 +256,8 @@ class StaffMixin(StoreBase):
                       administration: str | None = None) -> list[dict[str, Any]]:
         """Recent audit entries (of one case when given), newest first. Limited to `administration`
         when given: entries about its cases, and its own members' entries about no case."""
-        query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        query = (sa.select(audit_log, cases.c.reference).outerjoin(cases, cases.c.id == audit_log.c.case_id)
+                 .order_by(audit_log.c.id.desc()).limit(limit))
         if case_id is not None:
             query = query.where(audit_log.c.case_id == case_id)
         if administration is not None:

@@ -283,12 +283,13 @@ class CasesMixin(ContactsMixin):
         if status == lifecycle.ROUTED:
             target = administration or case.administration_code
             if not target:
-                raise InvalidTransition("routing needs an administration to route the case to")
+                raise InvalidTransition("routing needs an administration to route the case to",
+                                        "administration_required")
             if self.deployment.administration(target) is None:
                 known = ", ".join(a.code for a in self.deployment.administrations)
-                raise InvalidTransition(f"unknown administration {target!r} (known: {known})")
+                raise InvalidTransition(f"unknown administration {target!r} (known: {known})", "unknown_administration")
             if case.status == lifecycle.ROUTED and target == case.administration_code:
-                raise InvalidTransition(f"the case is already routed to {target}")
+                raise InvalidTransition(f"the case is already routed to {target}", "same_administration")
             values["administration_code"] = target
             if target != case.administration_code:
                 values["service_code"] = self.deployment.landing_service(target, case.category_code)
@@ -302,8 +303,8 @@ class CasesMixin(ContactsMixin):
             refusal = lifecycle.reopen_refusal(case.status, case.answered_at, now, self.deployment.reopen_window_days)
             if refusal is not None:
                 raise InvalidTransition(
-                    "the case was never answered" if refusal == "not_answered" else "the reopen window has passed"
-                )
+                    "the case was never answered" if refusal == "not_answered" else "the reopen window has passed",
+                    f"reopen_{refusal}")
             days = lifecycle.answer_days(self.deployment.category(case.category_code), self.deployment)
             values["closed_at"] = None
             values["answer_due_at"] = now + timedelta(days=days)

@@ -156,12 +156,13 @@ class CaseworkMixin(CasesMixin):
         """Pass the case to another administration with the reason (a `routed` event); raises on a bad
         move: no reason, no administration named, or the one that has it already."""
         if not reason.strip():
-            raise lifecycle.InvalidTransition("a transfer needs a reason")
+            raise lifecycle.InvalidTransition("a transfer needs a reason", "reason_required")
         if not administration.strip():
-            raise lifecycle.InvalidTransition("a transfer needs the administration it goes to")
+            raise lifecycle.InvalidTransition("a transfer needs the administration it goes to",
+                                              "administration_required")
         current = self.get_case(reference)
         if current is not None and current.administration_code == administration:
-            raise lifecycle.InvalidTransition("the case is already with this administration")
+            raise lifecycle.InvalidTransition("the case is already with this administration", "same_administration")
         return self.change_status(reference, lifecycle.ROUTED, actor, reason, now, administration)
 
     def circulate_case(self, reference: str, service: str, actor: str, reason: str,
@@ -170,20 +171,21 @@ class CaseworkMixin(CasesMixin):
         the service as its target); whoever held it lets it go. Raises on a bad move: no reason, a
         service the administration does not have, the one that has it already, a case that is answered."""
         if not reason.strip():
-            raise lifecycle.InvalidTransition("a circulation needs a reason")
+            raise lifecycle.InvalidTransition("a circulation needs a reason", "reason_required")
         now = now or utcnow()
         with self.write() as conn:
             case = self._locked(conn, reference)
             if case.status not in lifecycle.OPEN_STATUSES:
-                raise lifecycle.InvalidTransition(f"a {case.status} case is not circulated any more")
+                raise lifecycle.InvalidTransition(f"a {case.status} case is not circulated any more", "not_open")
             administration = self.deployment.administration(case.administration_code)
             if administration is None:
-                raise lifecycle.InvalidTransition("the case is not routed to an administration yet")
+                raise lifecycle.InvalidTransition("the case is not routed to an administration yet", "not_routed")
             if administration.service(service) is None:
                 known = ", ".join(s.code for s in administration.services) or "none"
-                raise lifecycle.InvalidTransition(f"{administration.code} has no service {service!r} (known: {known})")
+                raise lifecycle.InvalidTransition(f"{administration.code} has no service {service!r} (known: {known})",
+                                                  "unknown_service")
             if service == case.service_code:
-                raise lifecycle.InvalidTransition("the case is already with this service")
+                raise lifecycle.InvalidTransition("the case is already with this service", "same_service")
             conn.execute(sa.update(cases).where(cases.c.id == case.id)
                          .values(service_code=service, assignee_id=None, updated_at=now))
             return self._event(conn, case, "circulated", actor, reason, now, service)
@@ -199,13 +201,13 @@ class CaseworkMixin(CasesMixin):
             row = conn.execute(sa.select(staff).where(staff.c.username == assignee)).first()
             member = staff_from_row(row) if row is not None else None
             if member is None or member.disabled_at is not None:
-                raise lifecycle.InvalidTransition(f"no active staff member {assignee!r}")
+                raise lifecycle.InvalidTransition(f"no active staff member {assignee!r}", "unknown_member")
             if not access.can_hold_cases(member, case.administration_code):
-                raise lifecycle.InvalidTransition(f"{assignee} cannot hold this administration's cases")
+                raise lifecycle.InvalidTransition(f"{assignee} cannot hold this administration's cases", "cannot_hold")
             if case.status not in lifecycle.OPEN_STATUSES:
-                raise lifecycle.InvalidTransition(f"a {case.status} case is not assigned any more")
+                raise lifecycle.InvalidTransition(f"a {case.status} case is not assigned any more", "not_open")
             if case.assignee_id == member.id:
-                raise lifecycle.InvalidTransition(f"{assignee} already holds the case")
+                raise lifecycle.InvalidTransition(f"{assignee} already holds the case", "already_holds")
             conn.execute(sa.update(cases).where(cases.c.id == case.id).values(assignee_id=member.id, updated_at=now))
             return self._event(conn, case, "assigned", actor, note, now, member.username)
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from conversations import model as m
 from core.lifecycle import ANSWERED
+from core.phones import normalize_phone
 from core.store.case_store import CaseStore
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ def _apply(store: CaseStore, effect: m.Effect, scope: EffectScope) -> m.Event | 
             if draft.attachment_ids:
                 store.attach_to_case(record.id, draft.attachment_ids, "citizen", now)
             if draft.callback:
-                store.add_case_note(record.id, f"callback: {draft.callback}", "citizen", now)
+                number = normalize_phone(draft.callback, store.deployment.default_region) or draft.callback
+                store.add_case_note(record.id, f"callback: {number}", "citizen", now)
             return m.CaseCreated(record.reference, _administration_names(store, record.administration_code), now)
         case m.LookupCase(reference=reference):
             found = store.get_case(reference)

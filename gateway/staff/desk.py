@@ -23,7 +23,7 @@ from conversations import model as m
 from conversations.slots import HANDBACK_STEPS
 from core import references
 from core.access import can_see_citizen
-from core.records import OutboundDraft, Staff
+from core.records import CaseRecord, OutboundDraft, Staff
 from core.store.agent_queue import ConsolePolicy, Conversation, TranscriptLine
 from gateway.dialogue.effects import EffectScope
 from gateway.dialogue.sessions import ContactBusy, SessionStore
@@ -61,6 +61,13 @@ def draft_from_collected(collected: dict[str, Any]) -> m.Submission:
         location_text=str(collected.get("location") or ""),
         anonymous=bool(collected.get("anonymous")),
     )
+
+
+def draft_from_case(case: CaseRecord, name: str) -> m.Submission:
+    """What a filed case holds, as a draft: the conversation's "collected" panel after filing."""
+    return m.Submission(kind=case.kind, category=case.category_code, description=case.description,
+                        location_text=case.location_text, lat=case.lat, lon=case.lon,
+                        name="" if case.anonymous else name, anonymous=case.anonymous)
 
 
 def draft_of(session: m.Session | None) -> m.Submission:
@@ -434,6 +441,10 @@ async def conversation_detail(desk: Desk, staff: Staff, conversation_id: int) ->
     collected = left[2] if left and shown else {}
     if not draft.description and collected:
         draft = draft_from_collected(collected)
+    if not draft.description and conversation.case_id is not None:
+        filed = await desk.db(store.get_case_by_id, conversation.case_id)
+        if filed is not None:
+            draft = draft_from_case(filed, conversation.contact_name)
     await desk.db(store.audit, staff.id, "conversation.view", conversation.case_id,
                   {"conversation": conversation_id, "identity": shown})
     return {

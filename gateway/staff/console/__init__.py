@@ -30,6 +30,8 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 
 def add_console_routes(app: web.Application) -> None:
     """Register the console's routes and its security headers."""
+    from gateway.staff.console import admin_pages as admin
+    from gateway.staff.console import casework_pages as casework
     from gateway.staff.console import views
 
     app[views.CLOSING] = asyncio.Event()
@@ -53,11 +55,23 @@ def add_console_routes(app: web.Application) -> None:
     r.add_post("/console/conversations/{id}/handback", views.hand_back)
     r.add_post("/console/conversations/{id}/close", views.close)
     r.add_post("/console/conversations/{id}/callback", views.call_back)
-    r.add_get("/console/cases", views.cases)
-    r.add_get("/console/cases/{reference}", views.case)
-    r.add_post("/console/cases/{reference}/status", views.case_status)
-    r.add_post("/console/cases/{reference}/notes", views.case_note)
-    r.add_post("/console/cases/{reference}/transfer", views.case_transfer)
+    r.add_get("/console/cases", casework.cases)
+    r.add_get("/console/cases.csv", casework.export)
+    r.add_get("/console/cases/{reference}", casework.case)
+    r.add_post("/console/cases/{reference}/status", casework.case_status)
+    r.add_post("/console/cases/{reference}/notes", casework.case_note)
+    r.add_post("/console/cases/{reference}/transfer", casework.case_transfer)
+    r.add_post("/console/cases/{reference}/circulate", casework.case_circulate)
+    r.add_post("/console/cases/{reference}/assign", casework.case_assign)
+    r.add_get("/console/notifications", casework.notifications)
+    r.add_post("/console/notifications/read", casework.notifications_read)
+    r.add_get("/console/workload", casework.workload)
+    r.add_get("/console/audit", casework.audit)
+    r.add_get("/console/admin/staff", admin.staff_list)
+    r.add_post("/console/admin/staff", admin.staff_add)
+    r.add_post("/console/admin/staff/{username}", admin.staff_update)
+    r.add_post("/console/admin/staff/{username}/password", admin.staff_password)
+    r.add_get("/console/admin/reference", admin.reference_data)
     r.add_get("/console/media/{id}", views.media)
     r.add_static("/console/static", STATIC, append_version=False)
 

@@ -31,6 +31,11 @@ def translate(lang: str, key: str, **values: Any) -> str:
     return raw.format(**values) if values else raw
 
 
+def has_text(key: str) -> bool:
+    """Whether the catalogs have `key` (English at least)."""
+    return key in CATALOGS["en"]
+
+
 def choose_language(request: web.Request, default: str) -> str:
     """The language to render `request` in."""
     asked = request.query.get("lang")

@@ -19,6 +19,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -26,16 +27,14 @@ from aiohttp import web
 from channels.base import CallChannel, implements
 from channels.registry import REGISTRY
 from conversations.slots import HANDBACK_STEPS
-from core import lifecycle, references
-from core.access import can_change_status, can_list_cases, can_reassign, can_view_case, can_work_conversations
+from core import references
+from core.access import can_reassign, can_view_case, can_work_conversations
 from core.records import Staff
 from core.store.cases import KINDS
-from gateway.keys import DESK, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
-from gateway.staff.api.case_routes import case_filter, case_view, found_cases
+from gateway.keys import DESK, REDIS, RUNTIME, SETTINGS
 from gateway.staff.api.conversation_routes import queue_items
-from gateway.staff.case_actions import change_status
 from gateway.staff.console import auth
-from gateway.staff.console.i18n import COOKIE, LANGUAGES, RTL, choose_language, translate
+from gateway.staff.console.i18n import COOKIE, LANGUAGES, RTL, choose_language, has_text, translate
 from gateway.staff.desk import Refused, conversation_detail
 
 CLOSING = web.AppKey("console_closing", asyncio.Event)
@@ -73,17 +72,36 @@ class Page:
     staff: Staff | None
     csrf: str
     lang: str
+    unread: int = 0
+    """The staff member's unread notifications (the badge in the header)."""
 
     def t(self, key: str, **values: Any) -> str:
         """A console text in the page's language."""
         return translate(self.lang, key, **values)
+
+    def refusal(self, key: str, fallback: str) -> str:
+        """The catalog's text for a refusal (`refused_<key>`), else `fallback`."""
+        return translate(self.lang, "refused_" + key) if has_text("refused_" + key) else fallback
+
+    def when(self, iso: str | datetime | None, day_only: bool = False) -> str:
+        """A stored time as staff read it: in the deployment's zone, with the zone's abbreviation."""
+        if not iso:
+            return ""
+        moment = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
+        local = moment.astimezone(ZoneInfo(self.request.app[RUNTIME].deployment.timezone))
+        return local.strftime("%Y-%m-%d") if day_only else local.strftime("%Y-%m-%d %H:%M %Z")
+
+    def actor(self, name: str) -> str:
+        """Who did something, as staff read it: the citizen and the system by name, staff by username."""
+        return self.t("actor_" + name) if name in ("citizen", "system") else name
 
     def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
         """A rendered page, remembering the language chosen with `?lang=`."""
         html = ENVIRONMENT.get_template(template).render(
             t=self.t, lang=self.lang, dir="rtl" if self.lang in RTL else "ltr", staff=self.staff, csrf=self.csrf,
             languages=LANGUAGE_LABELS, notice=_notice(self.request), problem=context.pop("problem", None),
-            channel_name=self.channel_name, is_call_channel=is_call_channel, **context,
+            channel_name=self.channel_name, is_call_channel=is_call_channel, when=self.when, actor=self.actor,
+            unread=self.unread, kept=context.pop("kept", {}), **context,
         )
         response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
         if self.request.query.get("lang") in LANGUAGES:
@@ -94,7 +112,8 @@ class Page:
     def fragment(self, template: str, **context: Any) -> str:
         """A partial template rendered for a live update."""
         return ENVIRONMENT.get_template(template).render(t=self.t, lang=self.lang, staff=self.staff, csrf=self.csrf,
-                                                         channel_name=self.channel_name, **context)
+                                                         channel_name=self.channel_name, when=self.when,
+                                                         actor=self.actor, **context)
 
     def channel_name(self, channel: str) -> str:
         """The channel's name in the page's language."""
@@ -135,11 +154,14 @@ def signed_in(
             session = await auth.load_session(request.app[REDIS], prefix, request)
             runtime = request.app[RUNTIME]
             staff = await runtime.db(runtime.store.staff_by_id, session.staff_id) if session else None
+            if staff is not None and staff.disabled_at is not None:
+                staff = None
             if session is None or staff is None:
                 if post:
                     return Page(request, None, "", lang).render("error.html", 403, message=translate(lang, "forbidden"))
                 raise redirect("/console/login")
-            page = Page(request, staff, session.csrf, lang)
+            page = Page(request, staff, session.csrf, lang, await runtime.db(runtime.store.unread_notifications,
+                                                                             staff.id))
             if post:
                 form = await request.post()
                 if not auth.same_token(session.csrf, form.get("csrf") if isinstance(form.get("csrf"), str) else None):
@@ -150,7 +172,8 @@ def signed_in(
                 return await handler(request, page)
             except Refused as refused:
                 key = {403: "forbidden", 404: "not_found"}.get(refused.status)
-                return page.render("error.html", refused.status, message=page.t(key) if key else refused.message)
+                message = page.t(key) if key else page.refusal(refused.code, refused.message)
+                return page.render("error.html", refused.status, message=message)
 
         return wrapped
 
@@ -291,20 +314,42 @@ def _conversation_id(request: web.Request) -> int:
 @signed_in(can_work_conversations)
 async def conversation(request: web.Request, page: Page) -> web.StreamResponse:
     """One conversation: who, what was collected, the transcript (live), and the agent's actions."""
+    return await _conversation_page(request, page, _conversation_id(request))
+
+
+async def _conversation_page(request: web.Request, page: Page, conversation_id: int, status: int = 200,
+                             problem: str | None = None, kept: dict[str, str] | None = None) -> web.Response:
+    """The conversation page; after a refused form, with the refusal and what was typed (`kept`)."""
     staff = page.staff
     assert staff is not None
     desk = request.app[DESK]
-    detail = await conversation_detail(desk, staff, _conversation_id(request))
+    detail = await conversation_detail(desk, staff, conversation_id)
     detail["case_display"] = references.display(detail["case"]) if detail["case"] else ""
     mine = detail["status"] == "with_agent" and detail["agent"] == staff.username
     window = detail["reply_window_closes_at"]
     deployment = desk.runtime.deployment
+    draft = {**detail["dialogue"]["draft"], **(kept or {})} if kept and kept.get("form") == "case" \
+        else detail["dialogue"]["draft"]
     return page.render(
-        "conversation.html", c=detail, mine=mine, can_force=can_reassign(staff), transcript=detail["transcript"],
-        conversation_id=detail["id"], draft=detail["dialogue"]["draft"], kinds=KINDS,
-        categories=page.names(deployment.categories), steps=HANDBACK_STEPS,
+        "conversation.html", status, c=detail, mine=mine, can_force=can_reassign(staff),
+        transcript=detail["transcript"], conversation_id=detail["id"], draft=draft, kinds=KINDS,
+        categories=page.names(deployment.categories), steps=HANDBACK_STEPS, form_problem=problem, kept=kept or {},
         window_closed=bool(window) and datetime.fromisoformat(window) < datetime.now(UTC),
     )
+
+
+async def _or_page_again(request: web.Request, page: Page, conversation_id: int, kept: dict[str, str],
+                         action: Awaitable[Any]) -> web.Response | None:
+    """Run a conversation form's action; refused (not 403/404), the page again with the refusal
+    in the page's language and the form as it was typed."""
+    try:
+        await action
+    except Refused as refused:
+        if refused.status in (403, 404):
+            raise
+        return await _conversation_page(request, page, conversation_id, refused.status,
+                                        page.refusal(refused.code, refused.message), kept)
+    return None
 
 
 @signed_in(can_work_conversations)
@@ -330,7 +375,8 @@ async def conversation_events(request: web.Request, page: Page) -> web.StreamRes
     return await _live(request, fingerprint, render)
 
 
-async def _form(request: web.Request) -> dict[str, str]:
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """A posted form's text fields (files left out)."""
     form = await request.post()
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
@@ -353,12 +399,16 @@ async def write(request: web.Request, page: Page) -> web.StreamResponse:
     """Write to the citizen."""
     assert page.staff is not None
     conversation_id = _conversation_id(request)
-    form = await _form(request)
+    form = await form_fields(request)
     desk = request.app[DESK]
     if form.get("template"):
-        await desk.send_template(page.staff, conversation_id, form["template"], form.get("text", ""))
+        sending = desk.send_template(page.staff, conversation_id, form["template"], form.get("text", ""))
     else:
-        await desk.send(page.staff, conversation_id, form.get("text", ""))
+        sending = desk.send(page.staff, conversation_id, form.get("text", ""))
+    again = await _or_page_again(request, page, conversation_id, {"form": "write", "text": form.get("text", "")},
+                                 sending)
+    if again is not None:
+        return again
     raise _back_to(conversation_id, "sent")
 
 
@@ -380,11 +430,14 @@ async def file_case(request: web.Request, page: Page) -> web.StreamResponse:
     """File the case from the (edited) fields."""
     assert page.staff is not None
     conversation_id = _conversation_id(request)
-    form = await _form(request)
+    form = await form_fields(request)
     fields: dict[str, Any] = {key: form.get(key, "").strip() for key in
                               ("kind", "category", "description", "location_text", "name")}
     fields["anonymous"] = form.get("anonymous") == "1"
-    await request.app[DESK].file_case(page.staff, conversation_id, fields)
+    again = await _or_page_again(request, page, conversation_id, {"form": "case", **fields},
+                                 request.app[DESK].file_case(page.staff, conversation_id, fields))
+    if again is not None:
+        return again
     raise _back_to(conversation_id, "filed")
 
 
@@ -393,7 +446,7 @@ async def hand_back(request: web.Request, page: Page) -> web.StreamResponse:
     """Hand back to the bot at the chosen step."""
     assert page.staff is not None
     conversation_id = _conversation_id(request)
-    form = await _form(request)
+    form = await form_fields(request)
     await request.app[DESK].hand_back(page.staff, conversation_id, form.get("step", "resume"))
     raise redirect("/console/queue", notice="handed_back")
 
@@ -403,7 +456,7 @@ async def call_back(request: web.Request, page: Page) -> web.StreamResponse:
     """Call a voice-line caller back, or note that they were phoned."""
     assert page.staff is not None
     conversation_id = _conversation_id(request)
-    form = await _form(request)
+    form = await form_fields(request)
     await request.app[DESK].call_back(page.staff, conversation_id, form.get("how", ""))
     raise _back_to(conversation_id, "called")
 
@@ -414,100 +467,6 @@ async def close(request: web.Request, page: Page) -> web.StreamResponse:
     assert page.staff is not None
     await request.app[DESK].close(page.staff, _conversation_id(request))
     raise redirect("/console/queue", notice="closed")
-
-
-# -- cases ---------------------------------------------------------------------------------------
-
-
-@signed_in(can_list_cases)
-async def cases(request: web.Request, page: Page) -> web.StreamResponse:
-    """The cases the staff member may see, with filters."""
-    assert page.staff is not None
-    runtime = request.app[RUNTIME]
-    try:
-        given = case_filter(page.staff, request.query)
-    except Refused as refused:
-        if refused.status == 403:
-            raise
-        return page.render("error.html", 400, message=refused.message)
-    total, found = await found_cases(runtime, given)
-    deployment = runtime.deployment
-    return page.render(
-        "cases.html", cases=found, total=total, q=dict(request.query),
-        statuses=lifecycle.STATUSES, categories=page.names(deployment.categories), channels=REGISTRY.names(),
-        category_names=dict(page.names(deployment.categories)),
-    )
-
-
-@signed_in()
-async def case(request: web.Request, page: Page) -> web.StreamResponse:
-    """One case: timeline, description, photos, location, and the officer's forms."""
-    assert page.staff is not None
-    runtime = request.app[RUNTIME]
-    document, record = await case_view(runtime, page.staff, request.match_info["reference"], "console")
-    files = await runtime.db(runtime.store.case_attachments, record.id)
-    deployment = runtime.deployment
-    return page.render(
-        "case.html", d=document, files=files, can_change=can_change_status(page.staff, record.administration_code),
-        category_names=dict(page.names(deployment.categories)),
-        admin_names=dict(page.names(deployment.administrations)),
-        administrations=page.names(deployment.administrations),
-    )
-
-
-async def _case_reference(request: web.Request, page: Page) -> str:
-    assert page.staff is not None
-    reference = references.parse(request.match_info["reference"])
-    runtime = request.app[RUNTIME]
-    record = await runtime.db(runtime.store.get_case, reference) if reference else None
-    if record is None or not can_view_case(page.staff, record.administration_code):
-        raise Refused(404, "not_found", "no such case")
-    if not can_change_status(page.staff, record.administration_code):
-        raise Refused(403, "forbidden", "not your administration's case")
-    return record.reference
-
-
-@signed_in(can_list_cases, post=True)
-async def case_status(request: web.Request, page: Page) -> web.StreamResponse:
-    """Change the status (answered and rejected need the reasoned text); the citizen is told."""
-    assert page.staff is not None
-    reference = await _case_reference(request, page)
-    form = await _form(request)
-    runtime = request.app[RUNTIME]
-    try:
-        await runtime.db(change_status, runtime.store, request.app[SYNC_REDIS], runtime.settings.queue_prefix,
-                         reference, form.get("status", ""), page.staff.username, form.get("note", "").strip())
-    except lifecycle.InvalidTransition as exc:
-        raise Refused(409, "invalid_transition", str(exc)) from exc
-    raise redirect(f"/console/cases/{reference}", notice="saved")
-
-
-@signed_in(can_list_cases, post=True)
-async def case_note(request: web.Request, page: Page) -> web.StreamResponse:
-    """Add an internal note."""
-    assert page.staff is not None
-    reference = await _case_reference(request, page)
-    note = (await _form(request)).get("note", "").strip()
-    if not note:
-        raise Refused(400, "note_required", "write the note first")
-    runtime = request.app[RUNTIME]
-    await runtime.db(runtime.store.add_note, reference, page.staff.username, note[:4000])
-    raise redirect(f"/console/cases/{reference}", notice="saved")
-
-
-@signed_in(can_list_cases, post=True)
-async def case_transfer(request: web.Request, page: Page) -> web.StreamResponse:
-    """Transfer the case to another administration with a reason."""
-    assert page.staff is not None
-    reference = await _case_reference(request, page)
-    form = await _form(request)
-    runtime = request.app[RUNTIME]
-    try:
-        await runtime.db(runtime.store.transfer_case, reference, form.get("administration", ""),
-                         page.staff.username, form.get("reason", "")[:4000])
-    except lifecycle.InvalidTransition as exc:
-        raise Refused(409, "invalid_transition", str(exc)) from exc
-    raise redirect("/console/cases", notice="saved")
 
 
 @signed_in()

@@ -8,6 +8,7 @@ import re
 
 import requests
 
+from gateway.staff.console.i18n import translate
 from tests.gateway.staff.api.test_api_conversations import waiting_citizen
 from tests.gateway.staff.conftest import PASSWORD, Console
 
@@ -139,5 +140,5 @@ def test_an_officer_cannot_open_another_administrations_case(console: Console) -
     assert forged.status_code == 404
     answer = right.post(console.gateway.url + f"/console/cases/{record.reference}/status",
                         data={"csrf": token, "status": "rejected", "note": ""}, allow_redirects=False, timeout=10)
-    assert answer.status_code == 409 and "needs a note" in answer.text
+    assert answer.status_code == 409 and translate("en", "refused_note_required") in answer.text, "inline, in words"
     assert store.get_case(record.reference).status == "routed"
