@@ -283,15 +283,17 @@ async def post_assign(request: web.Request, staff: Staff) -> web.Response:
 async def get_workload(request: web.Request, staff: Staff) -> web.Response:
     """Open and overdue cases per officer of the caller's administration (admins: `?administration=`)."""
     runtime = request.app[RUNTIME]
-    scope = workload_scope(staff, _code(request.query, "administration"))
+    scope = workload_scope(staff, request.query)
     loads = await runtime.db(runtime.store.workload, scope)
     return web.json_response({"administration": scope, "staff": [
         {"username": w.staff.username, "role": w.staff.role, "administration": w.staff.administration_code,
          "open": w.open, "overdue": w.overdue} for w in loads]})
 
 
-def workload_scope(staff: Staff, wanted: str | None) -> str | None:
-    """The administration whose workload `staff` sees: their own when bound to one (403 for another)."""
+def workload_scope(staff: Staff, query: Any) -> str | None:
+    """The administration whose workload `staff` sees (`?administration=`): their own when bound to
+    one (403 for another), 400 for what no code can be."""
+    wanted = _code(query, "administration")
     scope = case_scope(staff)
     if scope is not None and wanted is not None and wanted != scope:
         raise Refused(403, "forbidden", "you only see your administration's workload")

@@ -217,7 +217,7 @@ async def workload(request: web.Request, page: Page) -> web.StreamResponse:
     """Open and overdue cases per officer: who to give the next case to."""
     assert page.staff is not None
     runtime = request.app[RUNTIME]
-    scope = workload_scope(page.staff, request.query.get("administration") or None)
+    scope = workload_scope(page.staff, request.query)
     loads = await runtime.db(runtime.store.workload, scope)
     return page.render("workload.html", loads=loads, scope=scope,
                        admin_names=dict(page.names(runtime.deployment.administrations)),

@@ -124,7 +124,7 @@ def _router_routes() -> list[tuple[str, str]]:
             continue
         path = route.resource.canonical if route.resource is not None else ""
         found.add((route.method, path.replace("{reference}", "4829130575").replace("{id}", "1")
-                   .replace("{message_id}", "1")))
+                   .replace("{message_id}", "1").replace("{username}", "nobody-at-all")))
     return sorted(found)
 
 
