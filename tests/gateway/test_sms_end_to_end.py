@@ -76,6 +76,8 @@ def test_complaint_from_first_text_to_reopened_case(gateway: Gateway, hotline: H
     assert case["status"] == "routed"
     assert case["category"] == dialogue.category
     assert case["administration"] == administration_code
+    assert case["service"] == gateway.runtime.deployment.landing_service(administration_code, dialogue.category)
+    assert case["service"] is not None and case["assignee"] is None, "in a service, held by nobody yet"
     assert case["language"] == lang
     assert case["origin_channel"] == "sms"
     assert case["anonymous"] is (dialogue.name is None)

@@ -216,3 +216,16 @@ def test_waiting_and_abandoned_conversations_are_closed_with_a_message(console: 
         assert (detail["status"], detail["closed_reason"]) == ("closed", reason)
         inbox = inbox_after_jobs(console, citizen, 1)
         assert say(console, "fr", "conversation_closed") in inbox[-1]
+
+
+def test_the_collected_panel_shows_the_filed_case(console: Console) -> None:
+    _, conversation_id = waiting_citizen(console)
+    console.api("POST", f"/api/v1/conversations/{conversation_id}/takeover", "agent")
+    filed = console.api("POST", f"/api/v1/conversations/{conversation_id}/case", "agent",
+                        {"location_text": "Rue 5", "name": "Fatima"})
+    assert filed.status_code == 201, filed.text
+    draft = console.api("GET", f"/api/v1/conversations/{conversation_id}", "agent").json()["dialogue"]["draft"]
+    assert draft["description"] == "Le lampadaire devant l'école est éteint depuis une semaine"
+    assert (draft["category"], draft["location_text"], draft["name"]) == ("lighting", "Rue 5", "Fatima"), \
+        "after filing, the panel shows what was filed rather than nothing"
+    console.api("POST", f"/api/v1/conversations/{conversation_id}/close", "agent")

@@ -1,6 +1,6 @@
 """Casework in headless Chromium, in French and in Arabic, on a desktop and at a phone's 390 px: an
 officer searches, opens a case, circulates it (a refusal shown inline, translated, with the input
-kept), takes it and answers it; a supervisor reads the workload and the overdue alert; an admin adds
+kept), takes it and answers it; a supervisor reads the workload, the overdue alert and the queue; an admin adds
 and disables a member; lists and forms fit a phone with nothing off-screen.
 
 Skipped when /usr/bin/chromium is absent, except under CI=true, where it must be there.
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from gateway.staff.console.i18n import translate
+from tests.gateway.staff.api.test_api_conversations import waiting_citizen
 from tests.gateway.staff.conftest import LIGHTING, PASSWORD, Console
 from tests.gateway.staff.console.test_browser import SCREENSHOTS, browser  # noqa: F401  (the fixture)
 
@@ -136,6 +137,10 @@ def test_a_supervisor_sees_the_workload_and_the_overdue_alert(browser: Any, cons
     assert holder.username in table and translate(lang, "role_officer") in table
     assert console.staff["officer_other"].username not in table, "only the supervisor's administration"
     fits(page, "#workload-table a.open")
+    waiting_citizen(console)
+    page.goto(f"{console.gateway.url}/console/queue")
+    page.wait_for_selector("#queue-table")
+    fits(page, "#queue-table a.open")
     page.goto(f"{console.gateway.url}/console/cases?escalated=1")
     assert reference in page.content()
     page.goto(f"{console.gateway.url}/console/audit")
