@@ -21,6 +21,9 @@ REJECTED = "rejected"
 CLOSED = "closed"
 REOPENED = "reopened"
 
+KINDS = ("complaint", "observation", "suggestion")
+"""What a citizen may report; statistics count each kind apart."""
+
 STATUSES: tuple[str, ...] = (RECEIVED, ROUTED, IN_PROGRESS, ANSWERED, REJECTED, CLOSED, REOPENED)
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -33,7 +36,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     REJECTED: frozenset({CLOSED}),
 }
 
-NOTE_REQUIRED = frozenset({ANSWERED, REJECTED})
+FIRST_ANSWERS = frozenset({ANSWERED, REJECTED})
+"""A reasoned answer: the first one makes a case processed (statistics)."""
+
+NOTE_REQUIRED = FIRST_ANSWERS
 """Statuses that need a written note (the reasoned answer, or why the case is out of scope)."""
 
 OPEN_STATUSES = frozenset({RECEIVED, ROUTED, IN_PROGRESS, REOPENED})

@@ -176,6 +176,9 @@ class CaseRecord:
     reminded_at: datetime | None = None
     escalated_at: datetime | None = None
     """When the deadline sweep reminded its officer, and alerted supervisors that it is overdue."""
+    first_answer_at: datetime | None = None
+    """When it first had a reasoned answer (answered or rejected): statistics count it processed."""
+    reopen_count: int = 0
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from core.store.deliveries import DeliveryMixin
 from core.store.handoffs import HandoffsMixin
 from core.store.messages import MessagesMixin
 from core.store.notices import NoticesMixin
+from core.store.statistics import StatisticsMixin
 from core.store.transactions import PHONE, utcnow
 
 __all__ = [
@@ -71,7 +72,7 @@ def _iso(value: datetime | None) -> str | None:
 
 class CaseStore(
     MessagesMixin, CaseworkMixin, DeadlinesMixin, AttachmentsMixin, NoticesMixin, CallsMixin, HandoffsMixin,
-    StaffMixin, QueueMixin, DeliveryMixin,
+    StaffMixin, QueueMixin, DeliveryMixin, StatisticsMixin,
 ):
     """Cases, contacts, messages, attachments, hand-offs, staff and audit, over SQLite or PostgreSQL."""
 

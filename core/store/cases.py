@@ -14,14 +14,13 @@ from sqlalchemy.engine import Connection
 
 from core import lifecycle
 from core.db import case_events, cases, contacts
-from core.lifecycle import InvalidTransition
+from core.lifecycle import KINDS, InvalidTransition
 from core.notifications import tell_citizen
 from core.records import CaseEvent, CaseNotFound, CaseRecord, StatusChange
 from core.references import new_reference
 from core.store.contacts import ContactsMixin
 from core.store.transactions import utcnow
 
-KINDS = ("complaint", "observation", "suggestion")
 _REFERENCE_TRIES = 20
 
 
@@ -55,6 +54,8 @@ def case_from_row(row: Any) -> CaseRecord:
         assignee_id=row.assignee_id,
         reminded_at=row.reminded_at,
         escalated_at=row.escalated_at,
+        first_answer_at=row.first_answer_at,
+        reopen_count=row.reopen_count,
     )
 
 
@@ -309,6 +310,10 @@ class CasesMixin(ContactsMixin):
             values["closed_at"] = None
             values["answer_due_at"] = now + timedelta(days=days)
             values["reminded_at"] = values["escalated_at"] = None
+        if status in lifecycle.FIRST_ANSWERS and case.first_answer_at is None:
+            values["first_answer_at"] = now
+        if status == lifecycle.REOPENED:
+            values["reopen_count"] = cases.c.reopen_count + 1
         row = conn.execute(sa.update(cases).where(cases.c.id == case.id).values(values).returning(*cases.c)).first()
         event_id = conn.execute(
             sa.insert(case_events)

@@ -71,7 +71,9 @@ class SignInRecord:
     password_hash: str | None
 
 
-def _overdue(now: datetime) -> Any:
+def overdue_condition(now: datetime) -> Any:
+    """SQL: an open case past its answer deadline, or still unrouted past the routing one
+    (`lifecycle.is_overdue` over the table)."""
     open_ = cases.c.status.in_(sorted(lifecycle.OPEN_STATUSES))
     return sa.and_(open_, sa.or_(
         cases.c.answer_due_at < now,
@@ -119,9 +121,9 @@ class CaseworkMixin(CasesMixin):
         if given.channel:
             conditions.append(cases.c.origin_channel == given.channel)
         if given.overdue is True:
-            conditions.append(_overdue(now))
+            conditions.append(overdue_condition(now))
         elif given.overdue is False:
-            conditions.append(sa.not_(_overdue(now)))
+            conditions.append(sa.not_(overdue_condition(now)))
         if given.created_from is not None:
             conditions.append(cases.c.created_at >= given.created_from)
         if given.created_to is not None:
@@ -227,7 +229,7 @@ class CaseworkMixin(CasesMixin):
             members = members.where(staff.c.administration_code == administration)
         open_ = cases.c.status.in_(sorted(lifecycle.OPEN_STATUSES))
         held = (sa.select(cases.c.assignee_id, sa.func.count().label("open"),
-                          sa.func.sum(sa.case((_overdue(now), 1), else_=0)).label("overdue"))
+                          sa.func.sum(sa.case((overdue_condition(now), 1), else_=0)).label("overdue"))
                 .where(open_, cases.c.assignee_id.is_not(None)).group_by(cases.c.assignee_id))
         with self.read() as conn:
             counts = {r.assignee_id: (r.open, int(r.overdue or 0)) for r in conn.execute(held)}

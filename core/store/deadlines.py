@@ -24,6 +24,7 @@ from core.notifications import SYSTEM_ACTOR
 from core.records import CaseRecord, Staff
 from core.store.accounts import staff_from_row
 from core.store.cases import CasesMixin, event_values
+from core.store.casework import overdue_condition
 
 REMINDER = "reminder"
 OVERDUE = "overdue"
@@ -98,9 +99,7 @@ class DeadlinesMixin(CasesMixin):
             (sa.and_(open_, cases.c.reminded_at.is_(None), cases.c.answer_due_at.is_not(None),
                      cases.c.answer_due_at <= now + timedelta(days=days), cases.c.answer_due_at >= now),
              lambda case: lifecycle.needs_reminder(case, now, days), self._remind, done.reminded),
-            (sa.and_(open_, cases.c.escalated_at.is_(None),
-                     sa.or_(cases.c.answer_due_at < now,
-                            sa.and_(cases.c.status == lifecycle.RECEIVED, cases.c.routed_due_at < now))),
+            (sa.and_(cases.c.escalated_at.is_(None), overdue_condition(now)),
              lambda case: lifecycle.needs_escalation(case, now), self._escalate, done.escalated),
             (sa.and_(cases.c.status == lifecycle.ANSWERED,
                      cases.c.answered_at < now - timedelta(days=self.deployment.reopen_window_days)),

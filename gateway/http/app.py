@@ -32,6 +32,7 @@ from gateway.outbound.counters import SharedCounters, SnapshotCollector
 from gateway.outbound.lanes import WorkLanes
 from gateway.outbound.queues import queue_fallback
 from gateway.outbound.sweeper import SweepPolicy, stop_task, sweep_forever
+from gateway.public.statistics import add_public_routes
 from gateway.redis_clients import async_client, sync_client
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
@@ -81,6 +82,7 @@ def create_app(
             status_routes.add(adapter_class.status_path)
             app.router.add_post(adapter_class.status_path, _status_handler(name))
     add_api_routes(app)
+    add_public_routes(app)
     add_console_routes(app)
     return app
 

@@ -19,28 +19,13 @@ import sqlalchemy as sa
 from alembic import op
 
 from core.db import UTCDateTime
+from core.migrations import search
 
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-SQLITE_SEARCH = (
-    "CREATE VIRTUAL TABLE cases_search USING fts5(description, location_text, content='cases', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER cases_search_insert AFTER INSERT ON cases BEGIN "
-    "INSERT INTO cases_search(rowid, description, location_text) "
-    "VALUES (new.id, new.description, new.location_text); END",
-    "CREATE TRIGGER cases_search_delete AFTER DELETE ON cases BEGIN "
-    "INSERT INTO cases_search(cases_search, rowid, description, location_text) "
-    "VALUES ('delete', old.id, old.description, old.location_text); END",
-    "CREATE TRIGGER cases_search_update AFTER UPDATE OF description, location_text ON cases BEGIN "
-    "INSERT INTO cases_search(cases_search, rowid, description, location_text) "
-    "VALUES ('delete', old.id, old.description, old.location_text); "
-    "INSERT INTO cases_search(rowid, description, location_text) "
-    "VALUES (new.id, new.description, new.location_text); END",
-    "INSERT INTO cases_search(cases_search) VALUES ('rebuild')",
-)
 POSTGRES_SEARCH = (
     "CREATE INDEX ix_cases_search ON cases USING gin "
     "(to_tsvector('simple', coalesce(description, '') || ' ' || coalesce(location_text, '')))"
@@ -79,8 +64,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_staff_notifications_staff_id", "staff_notifications", ["staff_id"])
     if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_SEARCH:
-            op.execute(statement)
+        op.execute(search.SQLITE_TABLE)
+        search.create_sqlite_triggers(op.execute)
+        op.execute(search.SQLITE_REBUILD)
     else:
         op.execute(POSTGRES_SEARCH)
 
@@ -88,8 +74,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop what `upgrade` added."""
     if op.get_bind().dialect.name == "sqlite":
-        for name in ("cases_search_insert", "cases_search_delete", "cases_search_update"):
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        search.drop_sqlite_triggers(op.execute)
         op.execute("DROP TABLE IF EXISTS cases_search")
     else:
         op.execute("DROP INDEX IF EXISTS ix_cases_search")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -51,17 +51,19 @@ def add_case_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/audit", get_audit)
 
 
-def _date(raw: str | None, name: str, end: bool = False) -> datetime | None:
+def date_param(raw: str | None, name: str, end: bool = False) -> datetime | None:
+    """A `YYYY-MM-DD` query parameter as the start of that UTC day (`end`: the start of the next
+    one), or None; `Refused(400)` for anything else."""
     if not raw:
         return None
     try:
         day = date.fromisoformat(raw)
-    except ValueError as exc:
+        return datetime.combine(day + timedelta(days=1) if end else day, time.min, UTC)
+    except (ValueError, OverflowError) as exc:
         raise Refused(400, "bad_request", f"{name} must be a date (YYYY-MM-DD)") from exc
-    return datetime.combine(day, time.max if end else time.min, UTC)
 
 
-def _code(query: Any, name: str) -> str | None:
+def code_param(query: Any, name: str) -> str | None:
     """A code from the query string (an administration, a category, a channel), or None; `Refused(400)`
     for one no code can be (control characters, longer than the store's 64)."""
     raw = query.get(name) or ""
@@ -80,11 +82,11 @@ def case_filter(staff: Staff, query: Any) -> CaseFilter:
     besides the codes and dates, `q` (free text), `assignee` (a username, or `me`), `unassigned`,
     `escalated`, `service`."""
     given = _plain_filter(staff, query)
-    assignee = _code(query, "assignee")
+    assignee = code_param(query, "assignee")
     text = clean_text(query.get("q") or "").strip()[:200] or None
     return dataclasses.replace(given, assignee=staff.username if assignee == "me" else assignee,
                                unassigned=_flag(query, "unassigned") is True, escalated=_flag(query, "escalated"),
-                               text=text, service=_code(query, "service"))
+                               text=text, service=code_param(query, "service"))
 
 
 def _plain_filter(staff: Staff, query: Any) -> CaseFilter:
@@ -93,7 +95,7 @@ def _plain_filter(staff: Staff, query: Any) -> CaseFilter:
         raise Refused(400, "unknown_status", f"status must be one of: {', '.join(lifecycle.STATUSES)}")
     overdue = _flag(query, "overdue")
     scope = case_scope(staff)
-    wanted = _code(query, "administration")
+    wanted = code_param(query, "administration")
     if wanted is not None and scope is not None and wanted != scope:
         raise Refused(403, "forbidden", "you only see your administration's cases")
     reference = query.get("reference") or ""
@@ -105,11 +107,11 @@ def _plain_filter(staff: Staff, query: Any) -> CaseFilter:
     return CaseFilter(
         administration=scope if scope is not None else wanted,
         status=status,
-        category=_code(query, "category"),
-        channel=_code(query, "channel"),
+        category=code_param(query, "category"),
+        channel=code_param(query, "channel"),
         overdue=overdue,
-        created_from=_date(query.get("from"), "from"),
-        created_to=_date(query.get("to"), "to", end=True),
+        created_from=date_param(query.get("from"), "from"),
+        created_to=date_param(query.get("to"), "to", end=True),
         reference=digits or None,
         limit=limit,
         offset=offset,
@@ -293,7 +295,7 @@ async def get_workload(request: web.Request, staff: Staff) -> web.Response:
 def workload_scope(staff: Staff, query: Any) -> str | None:
     """The administration whose workload `staff` sees (`?administration=`): their own when bound to
     one (403 for another), 400 for what no code can be."""
-    wanted = _code(query, "administration")
+    wanted = code_param(query, "administration")
     scope = case_scope(staff)
     if scope is not None and wanted is not None and wanted != scope:
         raise Refused(403, "forbidden", "you only see your administration's workload")

@@ -108,6 +108,14 @@ def openapi_document() -> dict[str, Any]:
         "Notifications": _obj(["unread", "notifications"], unread=INT, notifications={"type": "array", "items": _obj(
             ["id", "kind", "case"], id=INT, kind={"enum": ["reminder", "overdue"]}, at=STR, read={"type": "boolean"},
             case=STR, status=STR, administration=NSTR, answer_due_at=NSTR)}),
+        "Figures": _obj(["received", "processed"], received=INT, processed=INT,
+                        processed_share={"type": ["number", "null"]}, in_progress=INT, reopened=INT,
+                        average_days_to_process={"type": ["number", "null"]}, satisfied=INT, dissatisfied=INT,
+                        rated=INT, satisfaction_share={"type": ["number", "null"]}, overdue=INT),
+        "Statistics": _obj(["totals", "groups"], period=_obj([], **{"from": NSTR, "to": NSTR}), kind=STR,
+                           administration=NSTR, group_by=NSTR, totals=_ref("Figures"),
+                           groups={"type": "array", "items": {"allOf": [_ref("Figures"), _obj(
+                               ["key"], key=NSTR, administration=NSTR)]}}),
         "Conversation": _obj(
             ["id", "channel", "status"], id=INT, channel=STR, status={"enum": ["needs_person", "with_agent", "closed"]},
             reason=STR, language=NSTR, agent=NSTR, case=NSTR, closed_reason=NSTR, created_at=STR, updated_at=STR,
@@ -177,6 +185,14 @@ def openapi_document() -> dict[str, Any]:
                                             _q("assignee", "A username, or `me`"),
                                             _q("unassigned", "1: only cases nobody holds"),
                                             _q("escalated", "1: only escalated (overdue, supervisors alerted)")]
+    stats_query = [_q("from", "Filed on or after (YYYY-MM-DD)", {"type": "string", "format": "date"}),
+                   _q("to", "Filed on or before (YYYY-MM-DD)", {"type": "string", "format": "date"}),
+                   _q("administration", "Administration code"), _q("category", "Category code"),
+                   _q("channel", "Origin channel"), _q("service", "Service code"),
+                   _q("kind", "complaint (default), observation or suggestion",
+                      {"enum": ["complaint", "observation", "suggestion"]}),
+                   _q("group_by", "A grouping", {"enum": ["administration", "category", "channel", "service",
+                                                          "month"]})]
     paths = {
         "/api/v1/cases": {"get": _op("Cases the caller may see, newest first", _json(_ref("CaseList"), "A page"),
                                      query=[*filters, _q("limit", "Page size (max 500)", INT),
@@ -215,6 +231,14 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/cases/{reference}/transfer": {"post": _op(
             "Transfer to another administration with a reason", _json(_ref("Transferred"), "Transferred"),
             body=_ref("Transfer"), params=["reference"], errors=(400, 401, 403, 404, 409))},
+        "/api/v1/statistics": {"get": _op(
+            "The national portal's figures for a period and scope (officers: their administration)",
+            _json(_ref("Statistics"), "Totals and groups"), query=stats_query, errors=(400, 401, 403))},
+        "/api/v1/statistics.csv": {"get": {
+            "summary": "The same figures as CSV (a total row, then one row per group)", "tags": ["cases"],
+            "parameters": stats_query,
+            "responses": {"200": {"description": "CSV, UTF-8", "content": {"text/csv": {"schema": STR}}},
+                          **_errors(400, 401, 403)}}},
         "/api/v1/audit": {"get": _op("Audit log (supervisors, admins)", _json(_ref("Audit"), "Newest first"),
                                      query=[_q("case", "A case reference")], errors=(401, 403, 404))},
         "/api/v1/quarantine": {"get": _op("Work set aside after failing repeatedly (admins, deployment-wide "

@@ -24,6 +24,7 @@ from gateway.staff.api.case_routes import add_case_routes, case_view
 from gateway.staff.api.common import error, json_body, text_field, with_staff
 from gateway.staff.api.conversation_routes import add_conversation_routes
 from gateway.staff.api.openapi import openapi_document
+from gateway.staff.api.statistics_routes import add_statistics_routes
 from gateway.staff.case_actions import change_status
 from gateway.staff.desk import Refused
 
@@ -35,6 +36,7 @@ def add_api_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/cases/{reference}", get_case)
     app.router.add_post("/api/v1/cases/{reference}/status", post_status)
     add_conversation_routes(app)
+    add_statistics_routes(app)
     app.router.add_get("/api/v1/quarantine", get_quarantine)
 
 

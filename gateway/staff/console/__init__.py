@@ -67,6 +67,8 @@ def add_console_routes(app: web.Application) -> None:
     r.add_post("/console/notifications/read", casework.notifications_read)
     r.add_get("/console/workload", casework.workload)
     r.add_get("/console/audit", casework.audit)
+    r.add_get("/console/statistics", casework.statistics)
+    r.add_get("/console/statistics.csv", casework.statistics_export)
     r.add_get("/console/admin/staff", admin.staff_list)
     r.add_post("/console/admin/staff", admin.staff_add)
     r.add_post("/console/admin/staff/{username}", admin.staff_update)
@@ -85,12 +87,12 @@ async def _closing(app: web.Application) -> None:
 @web.middleware
 async def _security_headers(request: web.Request, handler: web.Handler) -> web.StreamResponse:
     response = await handler(request)
-    if request.path.startswith("/console"):
+    if request.path.startswith(("/console", "/public")):
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if not request.path.startswith("/console/static"):
+        if request.path.startswith("/console") and not request.path.startswith("/console/static"):
             response.headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -1,6 +1,6 @@
 """The console's casework: case lists (search, filters, "my cases", CSV export), a case with its forms
 (status, note, circulation between services, assignment, transfer), notifications, the workload per
-officer and the audit log.
+officer, the audit log and the statistics.
 
 The pages read and act through the same code as the JSON API (`gateway.staff.api.case_routes`, the
 store's casework), so both refuse alike. A refused form shows the page again, with the refusal in the
@@ -19,11 +19,14 @@ from aiohttp import web
 
 from channels.registry import REGISTRY
 from core import access, lifecycle, references
+from core.lifecycle import KINDS
 from core.records import CaseRecord
-from core.store.cases import KINDS
+from core.statistics import GROUPS
 from gateway.keys import RUNTIME, SYNC_REDIS
+from gateway.public.statistics import statistics_charts
 from gateway.staff.api.case_routes import case_filter, case_view, found_cases, workload_scope
 from gateway.staff.api.export import EXPORT_LIMIT, csv_response
+from gateway.staff.api.statistics_routes import statistics_csv, statistics_document, statistics_query
 from gateway.staff.case_actions import change_status
 from gateway.staff.console.views import Page, form_fields, redirect, signed_in
 from gateway.staff.desk import Refused
@@ -232,3 +235,38 @@ async def audit(request: web.Request, page: Page) -> web.StreamResponse:
     entries = await runtime.db(runtime.store.audit_entries, None, 200, access.case_scope(page.staff))
     names = await runtime.db(runtime.store.usernames, {e["staff_id"] for e in entries if e["staff_id"]})
     return page.render("audit.html", entries=entries, names=names)
+
+
+# -- statistics ------------------------------------------------------------------------------------
+
+
+@signed_in(access.can_read_audit)
+async def statistics(request: web.Request, page: Page) -> web.StreamResponse:
+    """The national portal's figures for a period and scope, with their charts (supervisors, admins)."""
+    assert page.staff is not None
+    runtime = request.app[RUNTIME]
+    deployment = runtime.deployment
+    asked = statistics_query(page.staff, request.query)
+    document = await statistics_document(runtime, asked)
+    by_month = await statistics_document(runtime, dataclasses.replace(asked, group_by="month"))
+    by_administration = await statistics_document(runtime, dataclasses.replace(asked, group_by="administration"))
+    admin_names = dict(page.names(deployment.administrations))
+    charts = statistics_charts(page.t, page.lang, by_month["groups"], by_administration["groups"],
+                               lambda row: admin_names.get(row["key"], row["key"] or page.t("routed_by_hand")))
+    labels = {"administration": admin_names, "category": dict(page.names(deployment.categories)),
+              "channel": {name: page.channel_name(name) for name in REGISTRY.names()}}
+    return page.render("statistics.html", d=document, charts=charts, q=dict(request.query), groups=GROUPS,
+                       kinds=KINDS, labels=labels, service_names=_service_names(page),
+                       administrations=page.names(deployment.administrations),
+                       categories=page.names(deployment.categories), channels=REGISTRY.names(),
+                       export_query=request.query_string)
+
+
+@signed_in(access.can_read_audit)
+async def statistics_export(request: web.Request, page: Page) -> web.StreamResponse:
+    """The figures as CSV (what `GET /api/v1/statistics.csv` answers)."""
+    assert page.staff is not None
+    runtime = request.app[RUNTIME]
+    asked = statistics_query(page.staff, request.query)
+    totals, groups = await runtime.db(runtime.store.statistics, asked, datetime.now(UTC))
+    return statistics_csv(totals, groups, asked.group_by == "service")

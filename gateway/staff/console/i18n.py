@@ -13,6 +13,8 @@ import yaml
 from aiohttp import web
 
 LANGUAGES = ("ar", "fr", "en")
+LANGUAGE_LABELS = (("ar", "العربية"), ("fr", "Français"), ("en", "English"))
+"""Each language by its own name (the language links of every page)."""
 RTL = frozenset({"ar"})
 COOKIE = "hotline_lang"
 

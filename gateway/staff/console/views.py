@@ -29,12 +29,12 @@ from channels.registry import REGISTRY
 from conversations.slots import HANDBACK_STEPS
 from core import references
 from core.access import can_reassign, can_view_case, can_work_conversations
+from core.lifecycle import KINDS
 from core.records import Staff
-from core.store.cases import KINDS
 from gateway.keys import DESK, REDIS, RUNTIME, SETTINGS
 from gateway.staff.api.conversation_routes import queue_items
 from gateway.staff.console import auth
-from gateway.staff.console.i18n import COOKIE, LANGUAGES, RTL, choose_language, has_text, translate
+from gateway.staff.console.i18n import COOKIE, LANGUAGE_LABELS, LANGUAGES, RTL, choose_language, has_text, translate
 from gateway.staff.desk import Refused, conversation_detail
 
 CLOSING = web.AppKey("console_closing", asyncio.Event)
@@ -42,13 +42,13 @@ LIVE_INTERVAL = 1.0
 """Seconds between checks of a live view (the queue, a transcript) for changes."""
 
 ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.PackageLoader("gateway.staff.console", "templates"),
+    loader=jinja2.ChoiceLoader([jinja2.PackageLoader("gateway.staff.console", "templates"),
+                                jinja2.PackageLoader("gateway.public", "templates")]),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )
-LANGUAGE_LABELS = (("ar", "العربية"), ("fr", "Français"), ("en", "English"))
 
 
 def channel_name(channel: str, lang: str) -> str:
