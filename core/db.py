@@ -289,6 +289,19 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_case_id", "case_id"),
 )
 
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("key_sha256", sa.String(64), nullable=False, unique=True),
+    _at("created_at"),
+    _at("last_used_at", nullable=True),
+    _at("revoked_at", nullable=True),
+)
+"""Keys of the systems that file cases over Open311 (a FixMyStreet installation, a city's back office):
+one per named client, only its SHA-256 kept, revoked rather than deleted so the audit log still names it."""
+
 
 SEARCH_OBJECTS = ("cases_search", "ix_cases_search")
 """The full-text search over cases (migration 0006): SQLite's FTS5 table (with its shadow tables and

@@ -1,6 +1,6 @@
 """What the statistics mean: the national portal's figures, derived from one tally per scope, and the
 rule that keeps small numbers from pointing at anyone. Pure; the tallies are counted by the store
-(`core.store.statistics`) in one aggregate query.
+(`core.store.tallies`) in one aggregate query.
 
 For a period (by creation date, UTC days) and a scope (administration, category, channel, service),
 over the cases of one `kind` (complaints by default: observations and suggestions are counted apart):

@@ -206,13 +206,17 @@ class StaffMixin(StoreBase):
             ).first()
         if found is None:
             return None
-        last_used = found.last_used_at
+        self.record_use(api_tokens, found.token_id, found.last_used_at, now)
+        return staff_from_row(found)
+
+    def record_use(self, table: sa.Table, row_id: int, last_used: datetime | None, now: datetime) -> None:
+        """Note that a credential (a staff token, an Open311 key) was used, to the minute: a busy
+        client's every request must not cost a write."""
         if last_used is not None and last_used.tzinfo is None:
             last_used = last_used.replace(tzinfo=UTC)
         if last_used is None or now - last_used >= TOKEN_USE_RESOLUTION:
             with self.write() as conn:
-                conn.execute(sa.update(api_tokens).where(api_tokens.c.id == found.token_id).values(last_used_at=now))
-        return staff_from_row(found)
+                conn.execute(sa.update(table).where(table.c.id == row_id).values(last_used_at=now))
 
     def revoke_token(self, token: str, now: datetime | None = None) -> bool:
         """Revoke one token; True when it was live."""

@@ -34,6 +34,7 @@ from core.records import (
 )
 from core.store.accounts import StaffMixin
 from core.store.agent_queue import QueueMixin
+from core.store.apikeys import ApiKeysMixin
 from core.store.attachments import AttachmentsMixin
 from core.store.calls import CallsMixin
 from core.store.casework import CaseworkMixin
@@ -43,7 +44,7 @@ from core.store.deliveries import DeliveryMixin
 from core.store.handoffs import HandoffsMixin
 from core.store.messages import MessagesMixin
 from core.store.notices import NoticesMixin
-from core.store.statistics import StatisticsMixin
+from core.store.tallies import StatisticsMixin
 from core.store.transactions import PHONE, utcnow
 
 __all__ = [
@@ -72,7 +73,7 @@ def _iso(value: datetime | None) -> str | None:
 
 class CaseStore(
     MessagesMixin, CaseworkMixin, DeadlinesMixin, AttachmentsMixin, NoticesMixin, CallsMixin, HandoffsMixin,
-    StaffMixin, QueueMixin, DeliveryMixin, StatisticsMixin,
+    ApiKeysMixin, StaffMixin, QueueMixin, DeliveryMixin, StatisticsMixin,
 ):
     """Cases, contacts, messages, attachments, hand-offs, staff and audit, over SQLite or PostgreSQL."""
 

@@ -81,6 +81,10 @@ def overdue_condition(now: datetime) -> Any:
     ))
 
 
+COUNT_CAP = 1000
+"""A list counts its matches up to this many: past it, "more than 1,000" (exact totals of a million
+cases are the statistics' job; counting them for every page would cost more than the page)."""
+
 SEARCH_WORDS = 8
 """At most this many words of a search are used (each up to 40 characters)."""
 _WORD = re.compile(r"[^\W_]+")
@@ -109,7 +113,8 @@ class CaseworkMixin(CasesMixin):
     """Case lists, transfers and console logins of the case store."""
 
     def find_cases(self, given: CaseFilter, now: datetime | None = None) -> tuple[int, list[CaseRecord]]:
-        """(how many match, the page asked for), newest first."""
+        """(how many match, up to `COUNT_CAP` + 1: more means "more than the cap"; the page asked
+        for), newest first."""
         now = now or utcnow()
         conditions: list[Any] = []
         if given.administration is not None:
@@ -144,8 +149,10 @@ class CaseworkMixin(CasesMixin):
         if words:
             conditions.append(_searching(words, self._postgres))
         where = sa.and_(sa.true(), *conditions)
+        newest = sa.select(cases.c.id).where(where).order_by(cases.c.created_at.desc(), cases.c.id.desc())
         with self.read() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(cases).where(where)).scalar_one()
+            total = conn.execute(sa.select(sa.func.count()).select_from(
+                newest.limit(COUNT_CAP + 1).subquery())).scalar_one()
             rows = conn.execute(
                 sa.select(cases).where(where).order_by(cases.c.created_at.desc(), cases.c.id.desc())
                 .limit(max(1, min(given.limit, 500))).offset(max(0, given.offset))

@@ -1,4 +1,4 @@
-"""The `hotline` command: serve, worker, run (everything on one machine), staff, case, demo."""
+"""The `hotline` command: serve, worker, run (everything on one machine), staff, apikey, case, demo."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read a console password from stdin")
     token = staff.add_parser("token", help="print a new bearer token for the JSON API")
     token.add_argument("username")
+    apikey = commands.add_parser("apikey", help="API keys of Open311 clients").add_subparsers(
+        dest="apikey_command", required=True)
+    apikey.add_parser("add", help="print a new key for a named client (shown once)").add_argument("name")
+    apikey.add_parser("revoke", help="revoke a client's key").add_argument("name")
 
     case = commands.add_parser("case", help="cases").add_subparsers(dest="case_command", required=True)
     show = case.add_parser("show", help="show a case")
@@ -81,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     handler = {
         "serve": _serve, "worker": _worker, "run": _run, "migrate": _migrate,
-        "staff": _staff, "case": _case, "demo": _demo, "telegram": _telegram,
+        "staff": _staff, "apikey": _apikey, "case": _case, "demo": _demo, "telegram": _telegram,
         "webhooks": _webhooks,
     }[args.command]
     try:
@@ -184,6 +188,22 @@ def _staff(settings: Settings, args: argparse.Namespace) -> int:
     except LookupError as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _apikey(settings: Settings, args: argparse.Namespace) -> int:
+    store = _store(settings)
+    if args.apikey_command == "add":
+        try:
+            print(store.add_api_key(args.name))
+        except ValueError as exc:
+            print(f"hotline: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    if not store.revoke_api_key(args.name):
+        print(f"hotline: no live API key named {args.name!r}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.name}")
     return 0
 
 

@@ -28,11 +28,12 @@ from gateway.http import metrics
 from gateway.inbound.call_routes import add_call_routes
 from gateway.inbound.processing import InboundProcessor
 from gateway.keys import CONSOLE_POLICY, LANES, PROCESSOR, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
+from gateway.open311.georeport import add_open311_routes
 from gateway.outbound.counters import SharedCounters, SnapshotCollector
 from gateway.outbound.lanes import WorkLanes
 from gateway.outbound.queues import queue_fallback
 from gateway.outbound.sweeper import SweepPolicy, stop_task, sweep_forever
-from gateway.public.statistics import add_public_routes
+from gateway.public.pages import add_public_routes
 from gateway.redis_clients import async_client, sync_client
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
@@ -82,6 +83,7 @@ def create_app(
             status_routes.add(adapter_class.status_path)
             app.router.add_post(adapter_class.status_path, _status_handler(name))
     add_api_routes(app)
+    add_open311_routes(app)
     add_public_routes(app)
     add_console_routes(app)
     return app

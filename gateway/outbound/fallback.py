@@ -20,6 +20,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from channels.base import Choice, OutboundMessage
+from channels.registry import REGISTRY
 from core.records import OutboundDraft, OutboundRow
 from gateway.outbound.worker import Done, WorkItem
 from gateway.runtime import Runtime
@@ -97,6 +98,20 @@ def with_keyboard(message: OutboundMessage, payload: dict[str, Any] | None) -> O
     return replace(message, text=str(payload.get("text", message.text)), choices=choices,
                    request=(str(request[0]), str(request[1])) if isinstance(request, list) and len(request) == 2
                    else None)
+
+
+def notice_channel(runtime: Runtime, channel: str) -> str | None:
+    """The channel a status notice of a case filed on `channel` goes on: that one when it is registered;
+    for a case filed from outside every channel (an Open311 request), the one channel the registered
+    ones fall back to (SMS), to the citizen's address there; None when there is no such channel."""
+    if channel in runtime.channels():
+        return channel
+    fallbacks = {REGISTRY.adapter_class(name).capabilities.fallback_channel for name in runtime.channels()} - {None}
+    if len(fallbacks) != 1:
+        return None
+    fallback = str(fallbacks.pop())
+    store = runtime.store
+    return fallback if store.address_kind_of(fallback) == store.address_kind_of(channel) else None
 
 
 def may_fall_back(runtime: Runtime, channel: str, payload: dict[str, Any] | None) -> bool:

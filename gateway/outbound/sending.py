@@ -18,7 +18,7 @@ from core.records import OutboundDraft, OutboundRow
 from core.references import display
 from gateway.dialogue.effects import EffectScope
 from gateway.dialogue.turns import Addressed, DialogueTurns, drafts_for
-from gateway.outbound.fallback import may_fall_back, notice_payload, prepare, send_on_fallback
+from gateway.outbound.fallback import may_fall_back, notice_channel, notice_payload, prepare, send_on_fallback
 from gateway.outbound.lanes import now_ms
 from gateway.outbound.worker import Done, Later, Verdict, Wait, WorkItem
 from gateway.runtime import Runtime
@@ -152,7 +152,8 @@ async def notice_drafts(runtime: Runtime, turns: DialogueTurns, reference: str, 
     notice = await runtime.db(runtime.store.status_notice, reference, event_id)
     if notice is None or notice.notified:
         return None
-    if notice.opted_out or not notice.recipient:
+    channel = notice_channel(runtime, notice.channel)
+    if notice.opted_out or not notice.recipient or channel is None:
         return []
     event = m.StatusChanged(
         reference=reference, status=notice.status, note=notice.note,
@@ -160,8 +161,8 @@ async def notice_drafts(runtime: Runtime, turns: DialogueTurns, reference: str, 
         at=datetime.now(UTC),
     )
     context = runtime.dialogue_for(notice.channel_address)
-    scope = EffectScope(notice.channel, notice.contact_id, notice.channel_address, None, event.at)
-    taken = await turns.take(notice.channel, notice.recipient, event, context, scope, language=notice.language,
+    scope = EffectScope(channel, notice.contact_id, notice.channel_address, None, event.at)
+    taken = await turns.take(channel, notice.recipient, event, context, scope, language=notice.language,
                              turn_id=f"n:{event_id}")
     session, says = taken.session, taken.says
     language = session.language or notice.language
@@ -173,7 +174,7 @@ async def notice_drafts(runtime: Runtime, turns: DialogueTurns, reference: str, 
         kind = "rating" if rating_last and index == len(says) - 1 else "status"
         return notice_payload(kind, notice.status, language, values)
 
-    to = Addressed(notice.channel, notice.contact_id, notice.channel_address, notice.recipient, notice.case_id)
+    to = Addressed(channel, notice.contact_id, notice.channel_address, notice.recipient, notice.case_id)
     return drafts_for(says, to, "bulk", payload)
 
 

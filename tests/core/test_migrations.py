@@ -27,7 +27,7 @@ from core.db import (
 
 TABLES = {
     "administrations", "categories", "contacts", "contact_addresses", "cases", "case_events", "messages", "attachments",
-    "conversations", "staff", "api_tokens", "audit_log",
+    "conversations", "staff", "api_tokens", "audit_log", "api_keys",
 }  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from core.access import (
     case_scope,
 )
 from core.records import CaseRecord, Staff
-from core.store.casework import CaseFilter
+from core.store.casework import COUNT_CAP, CaseFilter
 from gateway.keys import RUNTIME
 from gateway.runtime import Runtime
 from gateway.staff.api.common import MAX_OFFSET, bounded_int, json_body, text_field, with_staff
@@ -198,7 +198,8 @@ async def list_cases(request: web.Request, staff: Staff) -> web.Response:
     runtime = request.app[RUNTIME]
     given = case_filter(staff, request.query)
     total, found = await found_cases(runtime, given)
-    return web.json_response({"total": total, "limit": given.limit, "offset": given.offset, "cases": found})
+    return web.json_response({"total": min(total, COUNT_CAP), "total_capped": total > COUNT_CAP,
+                              "limit": given.limit, "offset": given.offset, "cases": found})
 
 
 @officer

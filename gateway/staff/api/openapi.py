@@ -65,6 +65,8 @@ def openapi_document() -> dict[str, Any]:
             location_text=STR, map={"type": ["string", "null"], "description": "OpenStreetMap link (located cases)"},
         ),
         "CaseList": _obj(["total", "cases"], total=INT, limit=INT, offset=INT,
+                         total_capped={"type": "boolean", "description": "More than `total` (1,000) match: "
+                                                                         "narrow the filters"},
                          cases={"type": "array", "items": _ref("CaseSummary")}),
         "Case": {
             "type": "object",

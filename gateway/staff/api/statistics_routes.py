@@ -17,7 +17,7 @@ from core.access import can_list_cases, case_scope
 from core.lifecycle import KINDS
 from core.records import Staff
 from core.statistics import FIELDS, GROUPS, Tally
-from core.store.statistics import StatisticsQuery
+from core.store.tallies import StatisticsQuery
 from gateway.keys import RUNTIME
 from gateway.runtime import Runtime
 from gateway.staff.api.case_routes import code_param, date_param

@@ -22,8 +22,9 @@ from core import access, lifecycle, references
 from core.lifecycle import KINDS
 from core.records import CaseRecord
 from core.statistics import GROUPS
+from core.store.casework import COUNT_CAP
 from gateway.keys import RUNTIME, SYNC_REDIS
-from gateway.public.statistics import statistics_charts
+from gateway.public.pages import statistics_charts
 from gateway.staff.api.case_routes import case_filter, case_view, found_cases, workload_scope
 from gateway.staff.api.export import EXPORT_LIMIT, csv_response
 from gateway.staff.api.statistics_routes import statistics_csv, statistics_document, statistics_query
@@ -48,7 +49,8 @@ async def cases(request: web.Request, page: Page) -> web.StreamResponse:
     total, found = await found_cases(runtime, given)
     deployment = runtime.deployment
     return page.render(
-        "cases.html", 400 if problem else 200, cases=found, total=total, q=dict(request.query), problem=problem,
+        "cases.html", 400 if problem else 200, cases=found, total=min(total, COUNT_CAP), capped=total > COUNT_CAP,
+        q=dict(request.query), problem=problem,
         statuses=lifecycle.STATUSES, categories=page.names(deployment.categories), channels=REGISTRY.names(),
         category_names=dict(page.names(deployment.categories)), services=_service_names(page),
         export_query=request.query_string, pages=_pages(request, total, given.limit, given.offset),
@@ -56,11 +58,12 @@ async def cases(request: web.Request, page: Page) -> web.StreamResponse:
 
 
 def _pages(request: web.Request, total: int, limit: int, offset: int) -> dict[str, str]:
-    """Links to the previous and next page of a list (those that exist)."""
+    """Links to the previous and next page of a list (those that exist: past the count's cap, there
+    is a next page as long as this one is full)."""
     links = {}
     if offset > 0:
         links["previous"] = "?" + urlencode({**request.query, "offset": str(max(0, offset - limit))})
-    if offset + limit < total:
+    if offset + limit < total or total > COUNT_CAP:
         links["next"] = "?" + urlencode({**request.query, "offset": str(offset + limit)})
     return links
 

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from core.lifecycle import KINDS
 from core.statistics import SMALLEST_CELL, suppress
-from core.store.statistics import StatisticsQuery
+from core.store.tallies import StatisticsQuery
 from gateway.charts import horizontal_bars, monthly_bars
 from gateway.keys import RUNTIME
 from gateway.runtime import Runtime

@@ -14,7 +14,7 @@ import pytest
 
 from core.statistics import FIELDS
 from core.store.case_store import CaseStore
-from core.store.statistics import StatisticsQuery
+from core.store.tallies import StatisticsQuery
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 NOW = START + timedelta(days=40)

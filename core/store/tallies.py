@@ -1,9 +1,9 @@
 """The statistics' tallies, counted by the database in one aggregate query per request.
 
-Each count of `core.statistics` is a `SUM(CASE ...)` over the cases of the period; the totals are one
-statement, and the groups (administration, category, channel, service, month) the same statement
-grouped, both in one read and served by the `(kind, created_at)` and `(administration_code,
-created_at)` indexes. Months are UTC months, as periods are UTC days.
+Each count of `core.statistics` is a `COUNT(*) FILTER (WHERE ...)` over the cases of the period, in
+one statement: grouped (administration, category, channel, service, month) when asked, the totals
+then being the sum of the groups (every case is in exactly one). Months are UTC months, as periods
+are UTC days.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class StatisticsQuery:
 
 
 def _count(condition: Any) -> Any:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+    return sa.func.count().filter(condition)
 
 
 class StatisticsMixin(StoreBase):
@@ -88,21 +88,28 @@ class StatisticsMixin(StoreBase):
             conditions.append(cases.c.created_at < asked.created_to)
         where = sa.and_(*conditions)
         with self.read() as conn:
-            total = conn.execute(sa.select(*tallies).where(where)).one()
-            groups = []
-            if asked.group_by is not None:
-                keys = self._group_key(asked.group_by)
-                rows = conn.execute(sa.select(*keys, *tallies).where(where).group_by(*keys)
-                                    .order_by(*keys)).all()
-                for row in rows:
-                    key = {"key": row.key}
-                    if asked.group_by == "service":
-                        key["administration"] = row.administration
-                    groups.append((key, _tally(row)))
-        return _tally(total), groups
+            if asked.group_by is None:
+                return _tally(conn.execute(sa.select(*tallies).where(where)).one()), []
+            keys = self._group_key(asked.group_by)
+            rows = conn.execute(sa.select(*keys, *tallies).where(where).group_by(*keys).order_by(*keys)).all()
+        groups = []
+        for row in rows:
+            key = {"key": row.key}
+            if asked.group_by == "service":
+                key["administration"] = row.administration
+            groups.append((key, _tally(row)))
+        return _sum(tally for _, tally in groups), groups
 
 
 def _tally(row: Any) -> Tally:
     return Tally(received=int(row.received), processed=int(row.processed), in_progress=int(row.in_progress),
                  reopened=int(row.reopened), satisfied=int(row.satisfied), dissatisfied=int(row.dissatisfied),
                  rated=int(row.rated), overdue=int(row.overdue), days_to_process=float(row.days))
+
+
+def _sum(tallies: Any) -> Tally:
+    """The totals of a grouping's tallies (every case is in exactly one group)."""
+    total = Tally()
+    for tally in tallies:
+        total = Tally(**{name: getattr(total, name) + getattr(tally, name) for name in Tally.__dataclass_fields__})
+    return total
