@@ -37,6 +37,7 @@ HANDLERS: dict[State, Handler] = {
     State.LOCATION: states.on_location,
     State.NAME: states.on_name,
     State.CONFIRM: states.on_confirm,
+    State.DUPLICATE_OFFER: states.on_duplicate_offer,
     State.EDIT: states.on_edit,
     State.SUBMITTING: states.on_submitting,
     State.TRACK: states.on_track,

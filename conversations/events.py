@@ -21,6 +21,7 @@ from conversations.model import (
     CaseReopened,
     CloseCase,
     ConversationClosed,
+    DuplicateFound,
     HandedBack,
     Idle,
     MediaAttached,
@@ -54,9 +55,12 @@ def status_name(turn: Turn, status: str) -> str:
 
 
 def on_case_created(turn: Turn, event: CaseCreated) -> None:
-    """Give the reference and the administration; the submission is over."""
+    """Give the reference and the administration (or the case now followed); the submission is over."""
     administration = prompts.localized(event.administration, turn.lang, turn.ctx) or turn.t("administration_unknown")
-    turn.say("case_created", reference=display(event.reference), administration=administration)
+    if event.followed:
+        turn.say("case_followed", reference=display(event.followed))
+    else:
+        turn.say("case_created", reference=display(event.reference), administration=administration)
     turn.data["last_case"] = event.reference
     if turn.session.state == State.SUBMITTING:
         turn.drop_draft()
@@ -64,6 +68,16 @@ def on_case_created(turn: Turn, event: CaseCreated) -> None:
     elif turn.session.state == State.HANDOFF:  # a person filed it: nothing is left to resume
         turn.drop_draft()
         turn.data["handoff_from"] = State.MENU.value
+
+
+def on_duplicate_found(turn: Turn, event: DuplicateFound) -> None:
+    """The problem was reported nearby already: offer to follow that case, or to file anyway."""
+    if turn.session.state != State.SUBMITTING:
+        return
+    turn.data["duplicate_ref"] = event.reference
+    turn.data["duplicate_status"] = event.status
+    turn.goto(State.DUPLICATE_OFFER)
+    turn.ask()
 
 
 def on_case_found(turn: Turn, event: CaseFound) -> None:
@@ -147,7 +161,7 @@ def on_status_changed(turn: Turn, event: StatusChanged) -> None:
         )
     else:
         turn.say("status_changed", reference=reference, status=status)
-    if event.status != "answered":
+    if event.status != "answered" or event.followed:
         return
     turn.data["last_answered"] = event.reference
     if at_rest(turn.session):
@@ -284,6 +298,7 @@ EVENT_HANDLERS: dict[type, Callable[[Turn, Any], None]] = {
     CaseNotFound: on_case_not_found,
     OpenCasesFound: on_open_cases_found,
     StatusChanged: on_status_changed,
+    DuplicateFound: on_duplicate_found,
     RatingRecorded: on_rating_recorded,
     CaseReopened: on_case_reopened,
     ReopenRefused: on_reopen_refused,

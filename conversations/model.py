@@ -36,6 +36,7 @@ class State(StrEnum):
     REOPEN_OFFER = "reopen_offer"
     REOPEN_REASON = "reopen_reason"
     ADD_MEDIA = "add_media"
+    DUPLICATE_OFFER = "duplicate_offer"
 
 
 AT_REST = frozenset({State.NEW, State.MENU})
@@ -247,6 +248,18 @@ class CaseCreated:
     reference: str
     administration: dict[str, str]
     at: datetime
+    followed: str | None = None
+    """The case the citizen now follows: theirs was filed as its duplicate."""
+
+
+@dataclass(frozen=True)
+class DuplicateFound:
+    """The problem submitted was already reported nearby (an open case of the same category): nothing
+    was filed; the citizen chooses to follow that case or to file theirs anyway."""
+
+    reference: str
+    status: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -295,6 +308,8 @@ class StatusChanged:
     note: str
     administration: dict[str, str]
     at: datetime
+    followed: bool = False
+    """The citizen follows this case (theirs was its duplicate): told, never asked to rate it."""
 
 
 @dataclass(frozen=True)
@@ -385,6 +400,7 @@ class Idle:
 
 Event = (
     CaseCreated
+    | DuplicateFound
     | CaseFound
     | CaseNotFound
     | OpenCasesFound
@@ -418,11 +434,16 @@ class CaseDraft:
     attachment_ids: tuple[int, ...] = ()
     callback: str = ""
     """A phone number the citizen gave to be called back on (instead of a name)."""
+    duplicate_of: str | None = None
+    """The case the citizen chose to follow: theirs is filed as its duplicate."""
+    check_duplicates: bool = True
+    """False once the citizen chose to file theirs although it was reported nearby."""
 
 
 @dataclass(frozen=True)
 class CreateCase:
-    """File the case; answer with `CaseCreated`."""
+    """File the case; answer with `CaseCreated`, or `DuplicateFound` (nothing filed) when a pinned
+    problem was already reported nearby and the draft still checks for duplicates."""
 
     draft: CaseDraft
 

@@ -272,6 +272,15 @@ def _track_prompt(session: Session, ctx: DialogueContext) -> Say:
     return Say(text(lang, key, ctx))
 
 
+def _duplicate_prompt(session: Session, ctx: DialogueContext) -> Say:
+    """The case already reported nearby: follow it, or file anyway."""
+    lang = _lang(session, ctx)
+    ref = session.data.get("duplicate_ref") or ""
+    status = status_name(str(session.data.get("duplicate_status") or "routed"), lang, ctx)
+    options = (Option("1", text(lang, "opt_follow", ctx)), Option("2", text(lang, "opt_file_anyway", ctx)))
+    return Say(text(lang, "duplicate_offer", ctx, reference=display(ref) if ref else "", status=status), options)
+
+
 def _add_media_prompt(session: Session, ctx: DialogueContext) -> Say:
     """Ask for the photos of the case named."""
     ref = session.data.get("attach_ref") or ""
@@ -295,6 +304,7 @@ PROMPTS = {
     State.REOPEN_OFFER: _simple("rating_low", "opt_reopen", "opt_no"),
     State.REOPEN_REASON: _simple("ask_reopen_reason"),
     State.ADD_MEDIA: _add_media_prompt,
+    State.DUPLICATE_OFFER: _duplicate_prompt,
 }
 
 

@@ -76,7 +76,7 @@ BACK: dict[State, State] = {
 }
 """The question "back" returns to, from each question of the submission and from the summary."""
 
-FLOW_STATES = frozenset({*BY_QUESTION, State.CONFIRM, State.EDIT, State.SUBMITTING})
+FLOW_STATES = frozenset({*BY_QUESTION, State.CONFIRM, State.EDIT, State.DUPLICATE_OFFER, State.SUBMITTING})
 """States in the middle of a submission: they expire, and a pause earns a welcome-back."""
 
 DRAFTING = FLOW_STATES - {State.SUBMITTING}

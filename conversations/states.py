@@ -6,6 +6,8 @@ entry point (first message, or a fresh start after a long silence).
 
 from __future__ import annotations
 
+import dataclasses
+
 from conversations import commands, fallbacks, photos, prompts, slots
 from conversations.commands import Command
 from conversations.model import CaseDraft, CloseCase, CreateCase, RateCase, ReopenCase, RequestAgent, Say, State
@@ -224,6 +226,21 @@ def on_confirm(turn: Turn, text: str) -> None:
         turn.ask()
     else:
         miss(turn)
+
+
+def on_duplicate_offer(turn: Turn, text: str) -> None:
+    """1 (or yes) follows the case already reported nearby, 2 (or no) files the citizen's own."""
+    number = yes_or_no_key(turn, text)
+    reference = turn.data.get("duplicate_ref")
+    if number is None or not reference:
+        miss(turn)
+        return
+    draft = _draft(turn)
+    turn.do(CreateCase(dataclasses.replace(draft, duplicate_of=reference) if number == 1
+                       else dataclasses.replace(draft, check_duplicates=False)))
+    turn.data.pop("duplicate_ref", None)
+    turn.data.pop("duplicate_status", None)
+    turn.goto(State.SUBMITTING)
 
 
 YES_NO = {"yes": 1, "no": 2}

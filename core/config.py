@@ -94,6 +94,9 @@ class Category:
     reads a first message (`conversations.understanding`), on top of its corpus."""
     service: str | None = None
     """The service of `administration` a new case lands in (None: its first service)."""
+    duplicate_distance_m: int | None = None
+    """How near (metres) an open case of this category makes a new pinned report a likely duplicate
+    (None: the deployment's `duplicates.distance_m`)."""
 
     def name(self, language: str) -> str:
         """The name in `language`, else any name."""
@@ -205,6 +208,10 @@ class Deployment:
     administration) is reminded."""
     timezone: str = "UTC"
     """The IANA zone the console shows times in (`Africa/Casablanca`, `Africa/Cairo`)."""
+    duplicate_distance_m: int = 250
+    duplicate_window_days: int = 30
+    """A pinned report within `duplicate_distance_m` of an open case of its category filed in the
+    last `duplicate_window_days` is offered that case to follow."""
     session_timeout_minutes: int = 1440
     resume_notice_minutes: int = 30
     max_misses: int = 3
@@ -387,6 +394,7 @@ class _Parser:
             raise self.fail("deadlines.reminder_days", f"a reminder {reminder_days} days before a {answer_days}-day "
                                                        "deadline would come before the case")
         zone = self.timezone(top.get("timezone", "UTC"))
+        duplicates = self.mapping(top.get("duplicates"), "duplicates")
         categories = self.categories(top.get("categories"), langs, administrations)
         texts = self.texts(top.get("texts"), "texts", langs)
         profiles = self.profiles(top.get("profiles"), langs, default_language, admin_codes)
@@ -407,6 +415,8 @@ class _Parser:
             answer_deadline_days=answer_days,
             reminder_days=reminder_days,
             timezone=zone,
+            duplicate_distance_m=self.positive(duplicates.get("distance_m", 250), "duplicates.distance_m"),
+            duplicate_window_days=self.positive(duplicates.get("window_days", 30), "duplicates.window_days"),
             reopen_window_days=self.positive(deadlines.get("reopen_window_days", 30), "deadlines.reopen_window_days"),
             session_timeout_minutes=self.positive(session.get("timeout_minutes", 1440), "session.timeout_minutes"),
             resume_notice_minutes=self.positive(
@@ -507,6 +517,8 @@ class _Parser:
                     deadline_days=None if days is None else self.positive(days, f"{where}.deadline_days"),
                     keywords=keywords,
                     service=service,
+                    duplicate_distance_m=None if entry.get("duplicate_distance_m") is None else self.positive(
+                        entry.get("duplicate_distance_m"), f"{where}.duplicate_distance_m"),
                 )
             )
         return tuple(result)

@@ -179,6 +179,8 @@ class CaseRecord:
     first_answer_at: datetime | None = None
     """When it first had a reasoned answer (answered or rejected): statistics count it processed."""
     reopen_count: int = 0
+    duplicate_of_id: int | None = None
+    """The case this one duplicates (closed as such; its reporter follows that one)."""
 
 
 @dataclass(frozen=True)

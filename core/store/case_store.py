@@ -41,6 +41,7 @@ from core.store.casework import CaseworkMixin
 from core.store.contacts import addresses_in
 from core.store.deadlines import DeadlinesMixin
 from core.store.deliveries import DeliveryMixin
+from core.store.duplicates import DuplicatesMixin
 from core.store.handoffs import HandoffsMixin
 from core.store.messages import MessagesMixin
 from core.store.notices import NoticesMixin
@@ -72,8 +73,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 class CaseStore(
-    MessagesMixin, CaseworkMixin, DeadlinesMixin, AttachmentsMixin, NoticesMixin, CallsMixin, HandoffsMixin,
-    ApiKeysMixin, StaffMixin, QueueMixin, DeliveryMixin, StatisticsMixin,
+    MessagesMixin, CaseworkMixin, DeadlinesMixin, DuplicatesMixin, AttachmentsMixin, NoticesMixin, CallsMixin,
+    HandoffsMixin, ApiKeysMixin, StaffMixin, QueueMixin, DeliveryMixin, StatisticsMixin,
 ):
     """Cases, contacts, messages, attachments, hand-offs, staff and audit, over SQLite or PostgreSQL."""
 
@@ -129,6 +130,11 @@ class CaseStore(
             assignee = None
             if case.assignee_id is not None:
                 assignee = conn.execute(sa.select(staff.c.username).where(staff.c.id == case.assignee_id)).scalar()
+            original = None
+            if case.duplicate_of_id is not None:
+                original = conn.execute(sa.select(cases.c.reference).where(cases.c.id == case.duplicate_of_id)).scalar()
+            duplicates = list(conn.execute(sa.select(cases.c.reference).where(cases.c.duplicate_of_id == case.id)
+                                           .order_by(cases.c.id)).scalars())
         return {
             "reference": case.reference,
             "status": case.status,
@@ -175,4 +181,6 @@ class CaseStore(
             "due": {"routing": _iso(case.routed_due_at), "answer": _iso(case.answer_due_at)},
             "overdue": lifecycle.is_overdue(case, now),
             "escalated": lifecycle.is_escalated(case),
+            "duplicate_of": original,
+            "duplicates": duplicates,
         }

@@ -56,6 +56,7 @@ def case_from_row(row: Any) -> CaseRecord:
         escalated_at=row.escalated_at,
         first_answer_at=row.first_answer_at,
         reopen_count=row.reopen_count,
+        duplicate_of_id=row.duplicate_of_id,
     )
 
 

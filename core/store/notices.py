@@ -1,7 +1,8 @@
 """Status notices: which status events the citizen has still to be told of, and what to tell them.
 
 A status change staff make is written un-notified (`case_events.notified_at` empty); the gateway
-sends the notice and marks it notified. If Redis or a worker was away, `unnotified_events` finds
+sends the notice, to the case's reporter and to everyone who follows the case (their report was filed
+as its duplicate), and marks it notified. If Redis or a worker was away, `unnotified_events` finds
 what is still owed, so no notice is lost.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,57 +19,78 @@ from core.records import OutboundDraft, StatusNotice
 from core.store.transactions import StoreBase, utcnow
 
 
+def _notice(row: Any) -> StatusNotice:
+    return StatusNotice(
+        reference=row.reference,
+        event_id=row.event_id,
+        case_id=row.case_id,
+        status=row.status,
+        note=row.note,
+        administration_code=row.administration_code,
+        channel=row.origin_channel,
+        channel_address=row.channel_address,
+        contact_id=row.contact_id,
+        recipient=row.recipient,
+        language=row.language,
+        opted_out=bool(row.opted_out),
+        unreachable=bool(row.unreachable),
+        notified=row.notified_at is not None,
+    )
+
+
 class NoticesMixin(StoreBase):
     """Status-notice operations of the case store."""
 
-    def status_notice(self, reference: str, event_id: int) -> StatusNotice | None:
-        """What to tell the citizen of event `event_id` of case `reference`; None when there is no such event."""
+    def _notice_query(self, told: Any, event_id: int, reference: str) -> sa.Select[Any]:
+        """Event `event_id` of case `reference`, with who is told of it: the reporter of case `told`
+        (the case itself, or one filed as its duplicate), on that case's channel."""
         address = contact_addresses.alias("address")
-        kind = self.address_kind_in_sql(cases.c.origin_channel)
-        query = (
+        kind = self.address_kind_in_sql(told.c.origin_channel)
+        return (
             sa.select(
                 case_events.c.id.label("event_id"),
                 case_events.c.status,
                 case_events.c.note,
                 case_events.c.notified_at,
-                cases.c.id.label("case_id"),
+                told.c.id.label("case_id"),
                 cases.c.reference,
                 cases.c.administration_code,
-                cases.c.origin_channel,
-                cases.c.channel_address,
-                cases.c.contact_id,
-                cases.c.language,
+                told.c.origin_channel,
+                told.c.channel_address,
+                told.c.contact_id,
+                told.c.language,
                 address.c.value.label("recipient"),
                 contacts.c.opted_out,
                 contacts.c.unreachable,
             )
             .select_from(
                 case_events.join(cases, cases.c.id == case_events.c.case_id)
-                .outerjoin(contacts, contacts.c.id == cases.c.contact_id)
-                .outerjoin(address, sa.and_(address.c.contact_id == cases.c.contact_id, address.c.kind == kind))
+                .join(told, sa.or_(told.c.id == cases.c.id, told.c.duplicate_of_id == cases.c.id))
+                .outerjoin(contacts, contacts.c.id == told.c.contact_id)
+                .outerjoin(address, sa.and_(address.c.contact_id == told.c.contact_id, address.c.kind == kind))
             )
             .where(case_events.c.id == event_id, cases.c.reference == reference)
         )
+
+    def status_notice(self, reference: str, event_id: int) -> StatusNotice | None:
+        """What to tell the citizen of event `event_id` of case `reference`; None when there is no such event."""
+        told = cases.alias("told")
+        query = self._notice_query(told, event_id, reference).where(told.c.reference == reference)
         with self.read() as conn:
             row = conn.execute(query).first()
         if row is None or row.status is None:
             return None
-        return StatusNotice(
-            reference=row.reference,
-            event_id=row.event_id,
-            case_id=row.case_id,
-            status=row.status,
-            note=row.note,
-            administration_code=row.administration_code,
-            channel=row.origin_channel,
-            channel_address=row.channel_address,
-            contact_id=row.contact_id,
-            recipient=row.recipient,
-            language=row.language,
-            opted_out=bool(row.opted_out),
-            unreachable=bool(row.unreachable),
-            notified=row.notified_at is not None,
-        )
+        return _notice(row)
+
+    def follower_notices(self, reference: str, event_id: int) -> list[StatusNotice]:
+        """What to tell each citizen who follows case `reference` (their report was filed as its
+        duplicate) of its event `event_id`: on their own channel, in their language."""
+        told = cases.alias("told")
+        query = (self._notice_query(told, event_id, reference).where(told.c.duplicate_of_id.is_not(None))
+                 .order_by(told.c.id))
+        with self.read() as conn:
+            rows = conn.execute(query).all()
+        return [_notice(row) for row in rows if row.status is not None]
 
     def mark_notified(self, event_id: int, now: datetime | None = None) -> bool:
         """The citizen was told of (or need not hear of) this event; True the first time."""

@@ -2,8 +2,8 @@
 
 Each count of `core.statistics` is a `COUNT(*) FILTER (WHERE ...)` over the cases of the period, in
 one statement: grouped (administration, category, channel, service, month) when asked, the totals
-then being the sum of the groups (every case is in exactly one). Months are UTC months, as periods
-are UTC days.
+then being the sum of the groups (every case is in exactly one). Duplicates are left out: the
+problem counts once, with its original. Months are UTC months, as periods are UTC days.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class StatisticsMixin(StoreBase):
             _count(overdue_condition(now)).label("overdue"),
             sa.func.coalesce(sa.func.sum(sa.case((processed, self._days()), else_=0.0)), 0.0).label("days"),
         ]
-        conditions = [cases.c.kind == asked.kind]
+        conditions = [cases.c.kind == asked.kind, cases.c.duplicate_of_id.is_(None)]
         for column, value in ((cases.c.administration_code, asked.administration),
                               (cases.c.category_code, asked.category), (cases.c.origin_channel, asked.channel),
                               (cases.c.service_code, asked.service)):

@@ -57,6 +57,10 @@ def _apply(store: CaseStore, effect: m.Effect, scope: EffectScope) -> m.Event | 
     now = scope.now
     match effect:
         case m.CreateCase(draft=draft):
+            if draft.check_duplicates and not draft.duplicate_of and draft.lat is not None and draft.lon is not None:
+                nearby = store.nearby_case(draft.category, draft.lat, draft.lon, now)
+                if nearby is not None:
+                    return m.DuplicateFound(nearby.reference, nearby.status, now)
             record = store.create_case(
                 kind=draft.kind,
                 category_code=draft.category,
@@ -78,7 +82,13 @@ def _apply(store: CaseStore, effect: m.Effect, scope: EffectScope) -> m.Event | 
             if draft.callback:
                 number = normalize_phone(draft.callback, store.deployment.default_region) or draft.callback
                 store.add_case_note(record.id, f"callback: {number}", "citizen", now)
-            return m.CaseCreated(record.reference, _administration_names(store, record.administration_code), now)
+            followed = None
+            if draft.duplicate_of:
+                original = store.get_case_by_id(store.mark_duplicate(record.reference, draft.duplicate_of, "citizen",
+                                                                     now).duplicate_of_id or 0)
+                followed = original.reference if original is not None else draft.duplicate_of
+            return m.CaseCreated(record.reference, _administration_names(store, record.administration_code), now,
+                                 followed=followed)
         case m.LookupCase(reference=reference):
             found = store.get_case(reference)
             if found is None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from channels.base import SendError
 from conversations import model as m
 from conversations.catalog import text as catalog_text
-from core.records import OutboundDraft, OutboundRow
+from core.records import OutboundDraft, OutboundRow, StatusNotice
 from core.references import display
 from gateway.dialogue.effects import EffectScope
 from gateway.dialogue.turns import Addressed, DialogueTurns, drafts_for
@@ -147,23 +147,33 @@ async def notify_status_change(item: WorkItem) -> Verdict:
 
 async def notice_drafts(runtime: Runtime, turns: DialogueTurns, reference: str, event_id: int
                         ) -> list[OutboundDraft] | None:
-    """The messages that tell of one status event, after stepping the citizen's dialogue with it (an
-    answer asks for a rating); [] when the citizen cannot be told, None when they were told already."""
+    """The messages that tell of one status event: to the case's reporter and to each citizen who
+    follows it (their report was its duplicate), each after stepping their own dialogue with it (an
+    answer asks the reporter for a rating); [] when nobody can be told, None when they were told already."""
     notice = await runtime.db(runtime.store.status_notice, reference, event_id)
     if notice is None or notice.notified:
         return None
+    drafts = await _told(runtime, turns, notice, followed=False)
+    for follower in await runtime.db(runtime.store.follower_notices, reference, event_id):
+        drafts += await _told(runtime, turns, follower, followed=True)
+    return drafts
+
+
+async def _told(runtime: Runtime, turns: DialogueTurns, notice: StatusNotice, followed: bool) -> list[OutboundDraft]:
+    """The messages that tell one citizen of a status event, on their channel, in their language."""
+    reference, event_id = notice.reference, notice.event_id
     channel = notice_channel(runtime, notice.channel)
     if notice.opted_out or not notice.recipient or channel is None:
         return []
     event = m.StatusChanged(
         reference=reference, status=notice.status, note=notice.note,
         administration=dict(runtime.deployment.administration_names(notice.administration_code)),
-        at=datetime.now(UTC),
+        at=datetime.now(UTC), followed=followed,
     )
     context = runtime.dialogue_for(notice.channel_address)
     scope = EffectScope(channel, notice.contact_id, notice.channel_address, None, event.at)
     taken = await turns.take(channel, notice.recipient, event, context, scope, language=notice.language,
-                             turn_id=f"n:{event_id}")
+                             turn_id=f"n:{event_id}:{notice.case_id}" if followed else f"n:{event_id}")
     session, says = taken.session, taken.says
     language = session.language or notice.language
     values = notice_values(runtime, notice.reference, notice.status, notice.note, event.administration, language,

@@ -61,7 +61,7 @@ def test_the_table_gives_the_edit_menu_the_hand_back_steps_and_the_expiring_ques
     assert [slot.question for slot in slots.EDITABLE] == [S.CATEGORY, S.DESCRIPTION, S.LOCATION, S.NAME]
     assert slots.HANDBACK_STEPS == ("menu", "resume", "category", "description", "location", "name", "confirm")
     assert {S.CATEGORY, S.CATEGORY_CHECK, S.DESCRIPTION, S.LOCATION, S.NAME, S.CONFIRM,
-                                 S.EDIT, S.SUBMITTING} == slots.FLOW_STATES
+            S.EDIT, S.DUPLICATE_OFFER, S.SUBMITTING} == slots.FLOW_STATES
     assert {S.DESCRIPTION, S.LOCATION, S.NAME} == slots.FREE_TEXT
     assert slots.step_of(S.CATEGORY_CHECK) == "category"
     assert slots.step_of(S.EDIT) == "confirm"

@@ -15,6 +15,7 @@ from channels.base import clean_text
 from core import lifecycle, references
 from core.access import (
     can_assign,
+    can_change_status,
     can_circulate,
     can_list_cases,
     can_read_audit,
@@ -45,6 +46,7 @@ def add_case_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/cases/{reference}/transfer", post_transfer)
     app.router.add_post("/api/v1/cases/{reference}/circulate", post_circulate)
     app.router.add_post("/api/v1/cases/{reference}/assign", post_assign)
+    app.router.add_post("/api/v1/cases/{reference}/duplicate-of", post_duplicate_of)
     app.router.add_get("/api/v1/workload", get_workload)
     app.router.add_get("/api/v1/notifications", get_notifications)
     app.router.add_post("/api/v1/notifications/read", post_notifications_read)
@@ -280,6 +282,31 @@ async def post_assign(request: web.Request, staff: Staff) -> web.Response:
     except lifecycle.InvalidTransition as exc:
         raise Refused(409, "invalid_transition", str(exc)) from exc
     return web.json_response({"reference": record.reference, "assignee": event.target, "event_id": event.id})
+
+
+@officer
+async def post_duplicate_of(request: web.Request, staff: Staff) -> web.Response:
+    """Mark the case as the duplicate of another (`{"reference": ORIGINAL}`: closed as such, its reporter
+    following the original), or take it out (`{"reference": null}`: open again)."""
+    payload = await json_body(request)
+    record = await _case_for_change(request, staff)
+    if not can_change_status(staff, record.administration_code):
+        raise Refused(403, "forbidden", "your role cannot change this case")
+    runtime = request.app[RUNTIME]
+    raw = payload.get("reference")
+    if raw is not None and not isinstance(raw, str):
+        raise Refused(400, "bad_request", 'expected {"reference": "ORIGINAL"} or {"reference": null}')
+    try:
+        if raw is None:
+            changed = await runtime.db(runtime.store.unmark_duplicate, record.reference, staff.username)
+            return web.json_response({"reference": record.reference, "duplicate_of": None, "status": changed.status})
+        original = await _case_for_change_ref(runtime, staff, raw)
+        changed = await runtime.db(runtime.store.mark_duplicate, record.reference, original.reference, staff.username)
+    except lifecycle.InvalidTransition as exc:
+        raise Refused(409, "invalid_transition", str(exc)) from exc
+    document = await runtime.db(runtime.store.case_document, changed.reference)
+    return web.json_response({"reference": record.reference, "duplicate_of": document["duplicate_of"] if document
+                              else original.reference, "status": changed.status})
 
 
 @with_staff(can_see_workload, "only supervisors and admins see the workload")

@@ -75,6 +75,7 @@ def openapi_document() -> dict[str, Any]:
             "properties": {
                 "reference": STR, "status": {"enum": list(STATUSES)}, "category": STR, "administration": NSTR,
                 "service": NSTR, "assignee": NSTR, "escalated": {"type": "boolean"},
+                "duplicate_of": NSTR, "duplicates": {"type": "array", "items": STR},
                 "language": STR, "origin_channel": STR, "anonymous": {"type": "boolean"},
                 "contact": _obj([], phone=NSTR, telegram_user_id=NSTR, name=NSTR,
                                 addresses={"type": "object", "additionalProperties": STR,
@@ -212,6 +213,11 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/cases/{reference}/assign": {"post": _op(
             "Assign the case to an officer (officers: to themselves)", _json(_ref("Assigned"), "Assigned"),
             body=_ref("Assign"), params=["reference"], errors=(400, 401, 403, 404, 409))},
+        "/api/v1/cases/{reference}/duplicate-of": {"post": _op(
+            "Mark the case as the duplicate of another (closed as such, its reporter follows the original), "
+            "or take it out with null", _json(_obj(["reference"], reference=STR, duplicate_of=NSTR, status=STR),
+                                              "Marked or taken out"),
+            body=_obj(["reference"], reference=NSTR), params=["reference"], errors=(400, 401, 403, 404, 409))},
         "/api/v1/workload": {"get": _op(
             "Open and overdue cases per officer (supervisors, admins)", _json(_ref("Workload"), "Per member"),
             query=[_q("administration", "Administration code (admins, deployment-wide supervisors)")])},

@@ -63,6 +63,7 @@ def add_console_routes(app: web.Application) -> None:
     r.add_post("/console/cases/{reference}/transfer", casework.case_transfer)
     r.add_post("/console/cases/{reference}/circulate", casework.case_circulate)
     r.add_post("/console/cases/{reference}/assign", casework.case_assign)
+    r.add_post("/console/cases/{reference}/duplicate-of", casework.case_duplicate_of)
     r.add_get("/console/notifications", casework.notifications)
     r.add_post("/console/notifications/read", casework.notifications_read)
     r.add_get("/console/workload", casework.workload)

@@ -100,6 +100,10 @@ async def _case_page(request: web.Request, page: Page, raw_reference: str, statu
     files = await runtime.db(runtime.store.case_attachments, record.id)
     deployment = runtime.deployment
     administration = deployment.administration(record.administration_code)
+    suggestions = []
+    if access.can_change_status(page.staff, record.administration_code):
+        suggestions = [c for c in await runtime.db(runtime.store.duplicate_suggestions, record.reference)
+                       if access.can_view_case(page.staff, c.administration_code)]
     holders = []
     if access.can_assign(page.staff, record.administration_code, to_self=False):
         holders = [w.staff.username for w in await runtime.db(runtime.store.workload, record.administration_code)]
@@ -112,7 +116,7 @@ async def _case_page(request: web.Request, page: Page, raw_reference: str, statu
         services=[(s.code, s.name(page.lang)) for s in administration.services] if administration else [],
         service_names=_service_names(page), category_names=dict(page.names(deployment.categories)),
         admin_names=dict(page.names(deployment.administrations)),
-        administrations=page.names(deployment.administrations), kinds=KINDS,
+        administrations=page.names(deployment.administrations), kinds=KINDS, suggestions=suggestions,
     )
 
 
@@ -195,6 +199,26 @@ async def case_assign(request: web.Request, page: Page) -> web.StreamResponse:
     store, who = request.app[RUNTIME].store, page.staff.username
     return await _act(request, page, "assign", ("staff",), lambda reference, form:
                       store.assign_case(reference, form["staff"], who, form.get("note", "")))
+
+
+@signed_in(access.can_list_cases, post=True)
+async def case_duplicate_of(request: web.Request, page: Page) -> web.StreamResponse:
+    """Mark the case as another's duplicate (a reference), or take it out (an empty one)."""
+    assert page.staff is not None
+    runtime, who = request.app[RUNTIME], page.staff.username
+    staff = page.staff
+
+    def mark(reference: str, form: dict[str, str]) -> Any:
+        typed = form.get("reference") or form.get("suggested")
+        if not typed:
+            return runtime.store.unmark_duplicate(reference, who)
+        original = references.parse(typed)
+        found = runtime.store.get_case(original) if original else None
+        if found is None or not access.can_view_case(staff, found.administration_code):
+            raise lifecycle.InvalidTransition("no case with this reference", "unknown_original")
+        return runtime.store.mark_duplicate(reference, found.reference, who)
+
+    return await _act(request, page, "duplicate", (), mark)
 
 
 # -- notifications, workload, audit ----------------------------------------------------------------

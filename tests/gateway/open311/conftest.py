@@ -56,7 +56,7 @@ class Client:
 
     def file(self, **fields: str) -> str:
         """File a request (waste at Témara unless said otherwise); its service_request_id."""
-        given = {"service_code": "waste", "lat": "33.9287", "long": "-6.9063",
+        given = {"service_code": "waste", "lat": "35.7595", "long": "-5.8340",
                  "description": f"Bins overflowing {secrets.token_hex(4)}", **fields}
         response = self.post("json", given)
         assert response.status_code == 200, response.text

@@ -193,7 +193,7 @@ def test_requests_in_both_formats_match_the_example(client: Client) -> None:
     assert request.findtext("address") == "Rue 12, Hay Riad"
     body = parsed(client.get("requests.json", service_request_id=reference))
     assert sorted(body[0]) == spec_shape(SPEC_REQUESTS)[1]
-    assert body[0]["lat"] == 33.9287 and body[0]["long"] == -6.9063
+    assert body[0]["lat"] == 35.7595 and body[0]["long"] == -5.8340
     assert body[0]["requested_datetime"].endswith("Z")
     one = parsed(client.get(f"requests/{reference}.json"))
     assert one == body

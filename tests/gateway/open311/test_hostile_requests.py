@@ -12,7 +12,7 @@ from core.db import cases
 from tests.fixtures.gateway import Gateway
 from tests.gateway.open311.conftest import Client, errors_of, parsed
 
-GOOD = {"service_code": "waste", "lat": "33.9287", "long": "-6.9063", "description": "Poubelles"}
+GOOD = {"service_code": "waste", "lat": "35.7595", "long": "-5.8340", "description": "Poubelles"}
 TOO_MANY_IDS = ",".join(["1"] * 1001)
 """1,001 ids, short enough for a request line (aiohttp reads at most 8,190 bytes of one)."""
 

@@ -64,6 +64,7 @@ ACCESS = [
     ("POST", CASE + "/circulate", {"service": "works", "reason": "for the works team"},
      {"officer", "supervisor", "admin"}, NOT_THEIRS),
     ("POST", CASE + "/assign", {"staff": "{officer}"}, {"officer", "supervisor", "admin"}, NOT_THEIRS),
+    ("POST", CASE + "/duplicate-of", {"reference": None}, {"officer", "supervisor", "admin"}, NOT_THEIRS),
     ("GET", "/api/v1/workload", None, {"supervisor", "admin"}, set()),
     ("GET", "/api/v1/notifications", None, set(ROLES), set()),
     ("POST", "/api/v1/notifications/read", None, set(ROLES), set()),
@@ -87,7 +88,8 @@ def test_every_route_refuses_the_roles_that_must_not_pass(
     console: Console, method: str, path: str, body: dict[str, str] | None, allowed: set[str], hidden: set[str]
 ) -> None:
     if body is not None:
-        body = {key: value.replace("{officer}", console.staff["officer"].username) for key, value in body.items()}
+        body = {key: value.replace("{officer}", console.staff["officer"].username) if isinstance(value, str) else value
+                for key, value in body.items()}
     reference = new_case(console)
     url = path.replace("{ref}", reference).replace("{conv}", "999999")
     assert console.api(method, url, None, body).status_code == 401

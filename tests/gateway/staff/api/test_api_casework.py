@@ -276,3 +276,27 @@ def test_a_bound_supervisor_reads_only_their_administrations_audit(console: Cons
     assert console.api("GET", f"/api/v1/audit?case={roads}", boss.username).status_code == 404
     everything = console.api("GET", "/api/v1/audit", "supervisor").json()["entries"]
     assert {ids[e["case_id"]] for e in everything if e["case_id"] in ids} == {lighting, roads}
+
+
+def test_staff_mark_and_unmark_a_duplicate(console: Console) -> None:
+    original, copy = new_case(console), new_case(console)
+    roads = new_case(console, category="roads")
+    marked = console.api("POST", f"/api/v1/cases/{copy}/duplicate-of", "officer", {"reference": original})
+    assert marked.status_code == 200 and marked.json() == {"reference": copy, "duplicate_of": original,
+                                                           "status": "closed"}
+    assert console.api("GET", f"/api/v1/cases/{original}", "officer").json()["duplicates"] == [copy]
+    for who, body, status in (
+        ("officer", {"reference": roads}, 404),  # another administration's case: not theirs to know of
+        ("officer", {"reference": "1234567890"}, 404),
+        ("officer", {"reference": 7}, 400),
+        ("officer", {"reference": original}, 200),  # again: nothing changes
+        ("agent", {"reference": original}, 403),
+        ("officer_other", {"reference": original}, 404),
+    ):
+        answer = console.api("POST", f"/api/v1/cases/{copy}/duplicate-of", who, body)
+        assert answer.status_code == status, (who, body, answer.text)
+    self_mark = console.api("POST", f"/api/v1/cases/{original}/duplicate-of", "officer", {"reference": original})
+    assert self_mark.status_code == 409
+    back = console.api("POST", f"/api/v1/cases/{copy}/duplicate-of", "officer", {"reference": None})
+    assert back.status_code == 200 and back.json()["status"] == "routed" and back.json()["duplicate_of"] is None
+    assert console.api("POST", f"/api/v1/cases/{copy}/duplicate-of", "officer", {"reference": None}).status_code == 409
