@@ -208,6 +208,9 @@ class Deployment:
     administration) is reminded."""
     timezone: str = "UTC"
     """The IANA zone the console shows times in (`Africa/Casablanca`, `Africa/Cairo`)."""
+    retention_days: int | None = None
+    """Days after a case is closed that its personal data, photos and recordings are kept (None: kept;
+    the YAML's `retention.closed_days`, e.g. as Morocco's law 09-08 or Egypt's 151/2020 require)."""
     duplicate_distance_m: int = 250
     duplicate_window_days: int = 30
     """A pinned report within `duplicate_distance_m` of an open case of its category filed in the
@@ -395,6 +398,7 @@ class _Parser:
                                                        "deadline would come before the case")
         zone = self.timezone(top.get("timezone", "UTC"))
         duplicates = self.mapping(top.get("duplicates"), "duplicates")
+        retention = self.mapping(top.get("retention"), "retention")
         categories = self.categories(top.get("categories"), langs, administrations)
         texts = self.texts(top.get("texts"), "texts", langs)
         profiles = self.profiles(top.get("profiles"), langs, default_language, admin_codes)
@@ -415,6 +419,8 @@ class _Parser:
             answer_deadline_days=answer_days,
             reminder_days=reminder_days,
             timezone=zone,
+            retention_days=None if retention.get("closed_days") is None
+            else self.positive(retention.get("closed_days"), "retention.closed_days"),
             duplicate_distance_m=self.positive(duplicates.get("distance_m", 250), "duplicates.distance_m"),
             duplicate_window_days=self.positive(duplicates.get("window_days", 30), "duplicates.window_days"),
             reopen_window_days=self.positive(deadlines.get("reopen_window_days", 30), "deadlines.reopen_window_days"),

@@ -181,6 +181,8 @@ class CaseRecord:
     reopen_count: int = 0
     duplicate_of_id: int | None = None
     """The case this one duplicates (closed as such; its reporter follows that one)."""
+    erased_at: datetime | None = None
+    """When its personal data was erased (retention, or the citizen's request)."""
 
 
 @dataclass(frozen=True)

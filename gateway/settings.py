@@ -19,6 +19,11 @@ class Settings:
     queue_prefix: str = "hotline"
     region: str | None = None
     """`HOTLINE_DEFAULT_REGION`: the phone region, over the configuration's `default_region`."""
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    """`HOTLINE_REDIS_SENTINELS` (`host:port,host:port`): Redis is found through these Sentinels, which
+    name the master (`HOTLINE_REDIS_SENTINEL_MASTER`) and fail over to a replica; the database number
+    and password still come from `HOTLINE_REDIS_URL`."""
+    redis_sentinel_master: str = "hotline"
     env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -33,5 +38,20 @@ class Settings:
             config_path=env.get("HOTLINE_CONFIG") or None,
             queue_prefix=env.get("HOTLINE_QUEUE_PREFIX") or cls.queue_prefix,
             region=(env.get("HOTLINE_DEFAULT_REGION") or "").strip().upper() or None,
+            redis_sentinels=sentinel_addresses(env.get("HOTLINE_REDIS_SENTINELS") or ""),
+            redis_sentinel_master=env.get("HOTLINE_REDIS_SENTINEL_MASTER") or cls.redis_sentinel_master,
             env=env,
         )
+
+
+def sentinel_addresses(raw: str) -> tuple[tuple[str, int], ...]:
+    """`host:port,host:port` as (host, port) pairs; ValueError naming the entry that is not one."""
+    found = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        host, _, port = entry.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"HOTLINE_REDIS_SENTINELS: {entry!r} is not host:port")
+        found.append((host.strip("[]"), int(port)))
+    return tuple(found)

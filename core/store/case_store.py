@@ -45,6 +45,7 @@ from core.store.duplicates import DuplicatesMixin
 from core.store.handoffs import HandoffsMixin
 from core.store.messages import MessagesMixin
 from core.store.notices import NoticesMixin
+from core.store.retention import RetentionMixin
 from core.store.tallies import StatisticsMixin
 from core.store.transactions import PHONE, utcnow
 
@@ -74,7 +75,7 @@ def _iso(value: datetime | None) -> str | None:
 
 class CaseStore(
     MessagesMixin, CaseworkMixin, DeadlinesMixin, DuplicatesMixin, AttachmentsMixin, NoticesMixin, CallsMixin,
-    HandoffsMixin, ApiKeysMixin, StaffMixin, QueueMixin, DeliveryMixin, StatisticsMixin,
+    HandoffsMixin, ApiKeysMixin, StaffMixin, QueueMixin, DeliveryMixin, StatisticsMixin, RetentionMixin,
 ):
     """Cases, contacts, messages, attachments, hand-offs, staff and audit, over SQLite or PostgreSQL."""
 

@@ -57,6 +57,7 @@ def case_from_row(row: Any) -> CaseRecord:
         first_answer_at=row.first_answer_at,
         reopen_count=row.reopen_count,
         duplicate_of_id=row.duplicate_of_id,
+        erased_at=row.erased_at,
     )
 
 

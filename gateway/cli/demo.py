@@ -20,7 +20,7 @@ from gateway.dialogue.sessions import SessionStore
 from gateway.inbound.processing import InboundProcessor
 from gateway.outbound.lanes import WorkLanes
 from gateway.outbound.sending import notice_drafts
-from gateway.redis_clients import async_client, sync_client
+from gateway.redis_clients import async_client_for, sync_client_for
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 from gateway.staff.case_actions import change_status
@@ -31,7 +31,7 @@ HELP = "Type as a citizen would. /status REF STATUS note  (staff changes a case)
 async def run_demo(settings: Settings, phone: str, to: str) -> int:
     """Chat until end of input or `/quit`."""
     runtime = await asyncio.to_thread(build_runtime, settings)
-    client = async_client(settings.redis_url)
+    client = async_client_for(settings)
     sessions = SessionStore(client, f"{settings.queue_prefix}-demo")
     lanes = WorkLanes(client, f"{settings.queue_prefix}-demo")
     processor = InboundProcessor(runtime, sessions, client, lanes)
@@ -73,7 +73,7 @@ async def _staff_change(runtime: Runtime, processor: InboundProcessor, settings:
     note = parts[3] if len(parts) > 3 else ""
     try:
         change = await runtime.db(
-            change_status, runtime.store, sync_client(settings.redis_url),
+            change_status, runtime.store, sync_client_for(settings),
             f"{settings.queue_prefix}-demo", reference, parts[2], "demo-officer", note,
         )
     except (InvalidTransition, CaseNotFound) as exc:

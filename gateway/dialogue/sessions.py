@@ -142,6 +142,11 @@ class SessionStore:
         """Stop watching a session for silence."""
         await self.client.zrem(self.idle_key, f"{channel}|{contact}")
 
+    async def forget(self, channel: str, contact: str) -> None:
+        """Drop a citizen's session (their data is being erased): the next message starts afresh."""
+        await self.client.delete(self._keys(channel, contact)[1])
+        await self.forget_idle(channel, contact)
+
     async def peek(self, channel: str, contact: str) -> Session:
         """The stored session without locking (for display only)."""
         raw = await self.client.get(self._keys(channel, contact)[1])

@@ -34,7 +34,7 @@ from gateway.outbound.lanes import WorkLanes
 from gateway.outbound.queues import queue_fallback
 from gateway.outbound.sweeper import SweepPolicy, stop_task, sweep_forever
 from gateway.public.pages import add_public_routes
-from gateway.redis_clients import async_client, sync_client
+from gateway.redis_clients import async_client_for, sync_client_for
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 from gateway.staff.api.common import MAX_ID, error
@@ -104,9 +104,9 @@ def _runtime_ctx(given: Runtime | None):
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    client = async_client(settings.redis_url)
+    client = async_client_for(settings)
     app[REDIS] = client
-    app[SYNC_REDIS] = sync_client(settings.redis_url)
+    app[SYNC_REDIS] = sync_client_for(settings)
     runtime = app[RUNTIME]
     sessions = SessionStore(client, settings.queue_prefix)
     app[LANES] = WorkLanes(client, settings.queue_prefix)

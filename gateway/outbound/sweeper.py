@@ -4,7 +4,8 @@ Every few seconds one gateway process (a Redis lock elects it) replays inbound m
 unprocessed, queues again outbound messages whose work item was lost (Redis lost its data) or whose
 worker died mid-send, status notices committed while Redis was unreachable, and downloads still
 pending; once a minute it also acts on deadlines (`CaseStore.sweep_deadlines`: reminders, overdue
-alerts to supervisors, closing answers nobody reopened). Queueing an item that is already queued
+alerts to supervisors, closing answers nobody reopened) and erases the personal data of cases past
+their retention. Queueing an item that is already queued
 changes nothing, so a sweep never grows the backlog.
 """
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.inbound.processing import InboundProcessor
 from gateway.outbound.lanes import download_work, notice_work, send_work
 from gateway.outbound.sending import CLAIM_LEASE_SECONDS
+from gateway.retention import erase_expired
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ async def sweep_once(processor: InboundProcessor, policy: SweepPolicy) -> None:
             if done.reminded or done.escalated or done.closed:
                 log.info("deadlines: %s reminded, %s escalated, %s closed unreopened",
                          len(done.reminded), len(done.escalated), len(done.closed))
+            await erase_expired(runtime, client, now)
     finally:
         await release_lease(client, f"{prefix}:sweeper")
 

@@ -32,7 +32,7 @@ from gateway.dialogue.sessions import SessionStore
 from gateway.dialogue.turns import DialogueTurns
 from gateway.outbound.counters import SharedCounters
 from gateway.outbound.lanes import Claim, WorkLanes, now_ms
-from gateway.redis_clients import async_client
+from gateway.redis_clients import async_client_for
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 
@@ -346,7 +346,7 @@ async def serve_worker(settings: Settings, *, burst: bool = False, concurrency: 
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=min(concurrency, PROVIDER_THREADS), thread_name_prefix="provider"))
     runtime = await asyncio.to_thread(build_runtime, settings, prepare_database=False)
-    client = async_client(settings.redis_url)
+    client = async_client_for(settings)
     dispatcher = Dispatcher(runtime, client, concurrency=concurrency)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

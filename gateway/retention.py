@@ -1,0 +1,55 @@
+"""Erasing personal data, the imperative half: the store erases the rows (`core.store.retention`);
+this deletes the photo and recording files it names from the media folder and forgets the erased
+citizen's dialogue sessions in Redis. Run once a minute by the gateway's sweeper for cases past their
+retention, and by `hotline contact erase` for a citizen's request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from core.store.retention import Erased
+from gateway.dialogue.sessions import SessionStore
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def delete_files(runtime: Runtime, paths: list[str]) -> int:
+    """Delete the stored files (paths relative to the media folder, or absolute); how many were there."""
+    deleted = 0
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_absolute():
+            path = Path(runtime.settings.media_dir) / path
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            deleted += 1
+    return deleted
+
+
+async def forget_sessions(runtime: Runtime, client: aioredis.Redis, erased: Erased) -> None:
+    """Forget the sessions of every channel the erased addresses reach."""
+    sessions = SessionStore(client, runtime.settings.queue_prefix)
+    for kind, value in erased.addresses:
+        for channel in runtime.channels():
+            if runtime.store.address_kind_of(channel) == kind:
+                await sessions.forget(channel, value)
+
+
+async def erase_expired(runtime: Runtime, client: aioredis.Redis, now: datetime) -> Erased:
+    """Erase the personal data of every case past its retention, its files, and the sessions of the
+    reporters left with nothing else."""
+    references = await runtime.db(runtime.store.expired_cases, now)
+    if not references:
+        return Erased()
+    erased = await runtime.db(runtime.store.erase_cases, references, now)
+    delete_files(runtime, erased.files)
+    await forget_sessions(runtime, client, erased)
+    log.info("retention: erased the personal data of %s cases", len(erased.cases))
+    return erased
