@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cli.redis_server import RedisUnavailable, ensure_redis
-from gateway.redis_clients import sync_client
+from gateway.redis_clients import sync_client_for
 from gateway.settings import Settings
 
 log = logging.getLogger("hotline")
@@ -36,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8080)
 
     commands.add_parser("migrate", help="create or upgrade the database schema")
+    check = commands.add_parser("check-config", help="validate the YAML and the environment; say what is missing")
+    check.add_argument("--connect", action="store_true", help="also reach the database (migrated?) and Redis")
+    check.add_argument("--json", action="store_true", help="the findings as one JSON object")
 
     staff = commands.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
     add = staff.add_parser("add", help="add a staff member")
@@ -50,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     apikey.add_parser("add", help="print a new key for a named client (shown once)").add_argument("name")
     apikey.add_parser("revoke", help="revoke a client's key").add_argument("name")
 
+    contact = commands.add_parser("contact", help="citizens").add_subparsers(dest="contact_command", required=True)
+    contact.add_parser("erase", help="erase everything of a citizen who asks (law 09-08, 151/2020)").add_argument(
+        "phone")
     case = commands.add_parser("case", help="cases").add_subparsers(dest="case_command", required=True)
     show = case.add_parser("show", help="show a case")
     show.add_argument("reference")
@@ -86,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "serve": _serve, "worker": _worker, "run": _run, "migrate": _migrate,
         "staff": _staff, "apikey": _apikey, "case": _case, "demo": _demo, "telegram": _telegram,
-        "webhooks": _webhooks,
+        "webhooks": _webhooks, "check-config": _check_config, "contact": _contact,
     }[args.command]
     try:
         return handler(settings, args)
@@ -160,6 +167,13 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                     process.kill()
 
 
+def _check_config(settings: Settings, args: argparse.Namespace) -> int:
+    """Say what is missing before anything starts (gateway/cli/check_config.py); 1 when something is."""
+    from gateway.cli.check_config import check_config
+
+    return check_config(settings, connect=args.connect, as_json=args.json)
+
+
 def _store(settings: Settings) -> Any:
     from gateway.runtime import build_runtime
 
@@ -207,6 +221,36 @@ def _apikey(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _contact(settings: Settings, args: argparse.Namespace) -> int:
+    """Erase a citizen: their cases keep only what the statistics need."""
+    from datetime import UTC, datetime
+
+    from core.phones import normalize_phone
+    from gateway.erasure import erase_citizen
+    from gateway.redis_clients import async_client_for
+    from gateway.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    phone = normalize_phone(args.phone, settings.region or runtime.deployment.default_region)
+    if phone is None:
+        print(f"hotline: {args.phone!r} is not a phone number", file=sys.stderr)
+        return 1
+
+    async def erase() -> Any:
+        client = async_client_for(settings)
+        try:
+            return await erase_citizen(runtime, client, phone, datetime.now(UTC))
+        finally:
+            await client.aclose()
+
+    erased = asyncio.run(erase())
+    if erased is None:
+        print(f"hotline: nobody has the number {phone}", file=sys.stderr)
+        return 1
+    print(f"erased {phone}: {len(erased.cases)} cases kept without personal data, {len(erased.files)} files deleted")
+    return 0
+
+
 def _case(settings: Settings, args: argparse.Namespace) -> int:
     from core import references
 
@@ -235,7 +279,7 @@ def _set_status(settings: Settings, store: Any, reference: str, args: argparse.N
     from core.store.case_store import CaseNotFound
     from gateway.staff.case_actions import change_status
 
-    connection = sync_client(settings.redis_url)
+    connection = sync_client_for(settings)
     try:
         change = change_status(store, connection, settings.queue_prefix, reference, args.status, args.actor,
                                args.note)

@@ -21,10 +21,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.erasure import erase_expired
 from gateway.inbound.processing import InboundProcessor
 from gateway.outbound.lanes import download_work, notice_work, send_work
 from gateway.outbound.sending import CLAIM_LEASE_SECONDS
-from gateway.retention import erase_expired
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.db import metadata
+from gateway.erasure import erase_expired
 from gateway.redis_clients import async_client
-from gateway.retention import delete_files, erase_expired, forget_sessions
 from tests.fixtures.gateway import Gateway
 from tests.gateway.conftest import Hotline, reference_in
 from tests.gateway.whatsapp_kit import message_attachments, photo, settled, whatsapp_citizen
@@ -84,25 +84,22 @@ def test_a_closed_case_is_erased_after_its_retention(gateway: Gateway, hotline: 
     assert asyncio.run(sweep(closed_at + timedelta(days=days, hours=2))).cases == [], "erased once"
 
 
-def test_a_citizen_asks_to_be_erased(gateway: Gateway) -> None:
+def test_a_citizen_asks_to_be_erased(gateway: Gateway, hotline: Hotline) -> None:
     marker = "Oubli" + secrets.token_hex(3)
     name = "Hicham" + secrets.token_hex(2)
     citizen, reference, stored = photo_report(gateway, marker, name)
-    store = gateway.runtime.store
-    erased = store.erase_contact(citizen.phone)
-    assert erased is not None and erased.cases == [reference]
-    assert delete_files(gateway.runtime, erased.files) == 1
-
-    async def forget() -> None:
-        client = async_client(gateway.settings.redis_url)
-        try:
-            await forget_sessions(gateway.runtime, client, erased)
-        finally:
-            await client.aclose()
-
-    asyncio.run(forget())
+    local = "0" + citizen.phone[4:]
+    assert gateway.runtime.store.get_case(reference).erased_at is None
+    code, out, err = hotline("contact", "erase", local)
+    assert code == 0, err
+    assert f"erased {citizen.phone}: 1 cases" in out, "the number as the citizen gives it, read as E.164"
     assert personal_traces(gateway, marker, citizen.phone, name) == []
     assert not stored.exists()
-    assert store.erase_contact(citizen.phone) is None, "nobody has the number any more"
+    assert gateway.runtime.store.get_case(reference).erased_at is not None, "the case stays, erased"
+    assert gateway.connection.get(f"{gateway.settings.queue_prefix}:session:whatsapp:{citizen.phone}") is None
+    entries = gateway.runtime.store.audit_entries(None, 20)
+    assert any(e["action"] == "contact.erase" and '"cases": 1' in e["detail"] for e in entries), "audited"
+    assert hotline("contact", "erase", local)[0] == 1, "nobody has the number any more"
+    assert hotline("contact", "erase", "not a number")[0] == 1
     again = "\n".join(citizen.send("Bonjour"))
     assert again and name not in again, "the citizen starts afresh"

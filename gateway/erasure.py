@@ -1,7 +1,8 @@
 """Erasing personal data, the imperative half: the store erases the rows (`core.store.retention`);
 this deletes the photo and recording files it names from the media folder and forgets the erased
 citizen's dialogue sessions in Redis. Run once a minute by the gateway's sweeper for cases past their
-retention, and by `hotline contact erase` for a citizen's request.
+retention (`erase_expired`), and by `hotline contact erase PHONE` for a citizen's request
+(`erase_citizen`).
 """
 
 from __future__ import annotations
@@ -52,4 +53,17 @@ async def erase_expired(runtime: Runtime, client: aioredis.Redis, now: datetime)
     delete_files(runtime, erased.files)
     await forget_sessions(runtime, client, erased)
     log.info("retention: erased the personal data of %s cases", len(erased.cases))
+    return erased
+
+
+async def erase_citizen(runtime: Runtime, client: aioredis.Redis, phone: str, now: datetime) -> Erased | None:
+    """A citizen's request to be forgotten: every case and message of theirs, their contact, files
+    and sessions; audited (how many cases, never the number). None when nobody has the number."""
+    erased = await runtime.db(runtime.store.erase_contact, phone, "phone", now)
+    if erased is None:
+        return None
+    delete_files(runtime, erased.files)
+    await forget_sessions(runtime, client, erased)
+    await runtime.db(runtime.store.audit, None, "contact.erase", None,
+                     {"cases": len(erased.cases), "files": len(erased.files), "addresses": len(erased.addresses)})
     return erased
