@@ -1,11 +1,12 @@
 """Load generator: many citizens completing whole SMS complaint dialogues against `hotline serve`.
 
 Every request is signed as Twilio signs it and shaped like Twilio's inbound SMS. The gateway runs as
-its own process on real Redis and SQLite (or HOTLINE_DATABASE_URL); the same number of requests then
-goes to a bare aiohttp handler in the same run, for the ratio. At the end each citizen must have
-exactly one case.
+its own process(es) on real Redis, once per store (`--stores`: SQLite, and PostgreSQL in a database
+the benchmark makes) and process count asked (`--processes`: `hotline serve --processes N`); the
+same number of requests then goes to a bare aiohttp handler in the same run, for the ratio. After
+each run every citizen must have exactly one case.
 
-    .venv/bin/python bench/sms_load.py --citizens 400 --concurrency 32
+    .venv/bin/python bench/sms_load.py --citizens 400 --concurrency 32 --stores sqlite,postgresql --processes 1,2
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -142,66 +144,104 @@ def report(label: str, latencies: list[float], wall: float) -> float:
     return rate
 
 
-def main() -> int:
-    """Run the benchmark and print its figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--citizens", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--warmup", type=int, default=20, help="citizens played first and not counted")
-    args = parser.parse_args()
+def fresh_postgres(server_url: str, name: str) -> str:
+    """A new, empty database `name` on the PostgreSQL server of `server_url`; its URL."""
+    from sqlalchemy.engine import make_url
 
-    workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    redis_port = free_port()
-    redis_process = None
-    redis_url = os.environ.get("HOTLINE_REDIS_URL")
-    if not redis_url or not redis_answers(redis_url):
-        redis_process = start_redis(redis_port, workdir / "redis")
-        redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    database_url = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{workdir}/bench.db"
-    gateway_port, bare_port = free_port(), free_port()
+    server = create_engine(server_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def one_case_each(database_url: str, numbers: list[str]) -> dict[str, int]:
+    """The citizens who do not have exactly one case, with how many they have."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT a.value, COUNT(cases.id) FROM contact_addresses a "
+            "LEFT JOIN cases ON cases.contact_id = a.contact_id WHERE a.kind = 'phone' GROUP BY a.value")).all()
+    engine.dispose()
+    counts = {phone: count for phone, count in rows}
+    return {n: counts.get(n, 0) for n in numbers if counts.get(n, 0) != 1}
+
+
+def measure(label: str, database_url: str, processes: int, redis_url: str, args: argparse.Namespace) -> float:
+    """One gateway (`processes` of it on one port) on `database_url`: warm up, play, report, check."""
     env = {**os.environ, "HOTLINE_DATABASE_URL": database_url, "HOTLINE_REDIS_URL": redis_url,
            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "HOTLINE_LOG_LEVEL": "WARNING",
            "HOTLINE_QUEUE_PREFIX": "bench" + secrets.token_hex(3)}
     env.pop("HOTLINE_PUBLIC_URL", None)
     hotline = [sys.executable, "-m", "gateway.cli"]
-    subprocess.run([*hotline, "migrate"], env=env, check=True, cwd=ROOT)
-    gateway = subprocess.Popen([*hotline, "serve", "--port", str(gateway_port)], env=env, cwd=ROOT)
-    bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)], cwd=ROOT)
+    subprocess.run([*hotline, "migrate"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    port = free_port()
+    gateway = subprocess.Popen([*hotline, "serve", "--port", str(port), "--processes", str(processes)], env=env,
+                               cwd=ROOT)
     try:
-        wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
-        wait_http(f"http://127.0.0.1:{bare_port}/")
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        time.sleep(1.0 if processes > 1 else 0)
         numbers = citizen_numbers(args.citizens + args.warmup)
         warm, measured = numbers[: args.warmup], numbers[args.warmup:]
-        asyncio.run(play(f"http://127.0.0.1:{gateway_port}", warm, args.concurrency, DIALOGUE))
-        print(f"{args.citizens} citizens x {len(DIALOGUE)} messages, {args.concurrency} at a time, "
-              f"store {database_url.split(':')[0]}, 2 processes on {os.cpu_count()} cores")
-        cpu_before = cpu_seconds(gateway.pid)
-        latencies, wall = asyncio.run(play(f"http://127.0.0.1:{gateway_port}", measured, args.concurrency, DIALOGUE))
-        cpu_after = cpu_seconds(gateway.pid)
-        gateway_rate = report("hotline serve (full dialogue)", latencies, wall)
+        asyncio.run(play(f"http://127.0.0.1:{port}", warm, args.concurrency, DIALOGUE))
+        cpu_before = cpu_seconds(gateway.pid) if processes == 1 else None
+        latencies, wall = asyncio.run(play(f"http://127.0.0.1:{port}", measured, args.concurrency, DIALOGUE))
+        cpu_after = cpu_seconds(gateway.pid) if processes == 1 else None
+        rate = report(label, latencies, wall)
         if cpu_before is not None and cpu_after is not None:
             per_message = (cpu_after - cpu_before) / len(latencies)
-            print(f"gateway CPU per message: {per_message * 1e6:.0f} us "
-                  f"(so at most {1 / per_message:.0f} msg/s on one free core)")
-        bare_latencies, bare_wall = asyncio.run(play(f"http://127.0.0.1:{bare_port}", measured, args.concurrency,
-                                                     DIALOGUE))
-        bare_rate = report("bare aiohttp handler", bare_latencies, bare_wall)
-        print(f"ratio gateway/bare: throughput {gateway_rate / bare_rate:.2f}, "
-              f"p99 {percentile(latencies, 0.99) / percentile(bare_latencies, 0.99):.1f}x")
-        engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT contacts.phone, COUNT(cases.id) FROM contacts "
-                "LEFT JOIN cases ON cases.contact_id = contacts.id GROUP BY contacts.phone")).all()
-        counts = {phone: count for phone, count in rows}
-        wrong = {n: counts.get(n, 0) for n in numbers if counts.get(n, 0) != 1}
+            print(f"{'':<28} gateway CPU per message: {per_message * 1e6:.0f} us")
+        wrong = one_case_each(database_url, numbers)
         if wrong:
-            print(f"FAIL: {len(wrong)} citizens do not have exactly one case, e.g. {list(wrong.items())[:3]}")
-            return 1
-        print(f"check: each of the {len(numbers)} citizens has exactly one case")
+            raise RuntimeError(f"{len(wrong)} citizens do not have exactly one case, e.g. {list(wrong.items())[:3]}")
+        return rate
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait(timeout=30)
+
+
+def main() -> int:
+    """Run the benchmark and print its figures: every store and process count asked, then the bare
+    handler, in one run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--citizens", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--warmup", type=int, default=20, help="citizens played first and not counted")
+    parser.add_argument("--stores", default="sqlite", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--processes", default="1", help="comma-separated gateway process counts, e.g. 1,2")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="a PostgreSQL server where the benchmark may create its databases")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    redis_process = None
+    redis_url = os.environ.get("HOTLINE_REDIS_URL")
+    if not redis_url or not redis_answers(redis_url):
+        redis_port = free_port()
+        redis_process = start_redis(redis_port, workdir / "redis")
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    bare_port = free_port()
+    bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)], cwd=ROOT)
+    print(f"{args.citizens} citizens x {len(DIALOGUE)} messages, {args.concurrency} at a time, "
+          f"on {os.cpu_count()} cores")
+    try:
+        rates = {}
+        for store in [name.strip() for name in args.stores.split(",") if name.strip()]:
+            for processes in [int(n) for n in args.processes.split(",") if n.strip()]:
+                name = f"hotline_bench_{store}_{processes}"
+                database_url = (fresh_postgres(args.postgres_url, name) if store == "postgresql"
+                                else f"sqlite:///{workdir}/{name}.db")
+                label = f"{store}, {processes} process{'es' if processes > 1 else ''}"
+                rates[label] = measure(label, database_url, processes, redis_url, args)
+        wait_http(f"http://127.0.0.1:{bare_port}/")
+        bare_latencies, bare_wall = asyncio.run(play(f"http://127.0.0.1:{bare_port}",
+                                                     citizen_numbers(args.citizens), args.concurrency, DIALOGUE))
+        report("bare aiohttp handler", bare_latencies, bare_wall)
+        print("check: in every run each citizen has exactly one case")
         return 0
     finally:
-        for process in (gateway, bare, redis_process):
+        for process in (bare, redis_process):
             if process is not None:
                 process.terminate()
                 process.wait(timeout=10)

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the gateway (webhooks, API, console)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--processes", type=int, default=1,
+                       help="gateway processes sharing the port (SO_REUSEPORT; default 1)")
 
     worker = commands.add_parser("worker", help="the worker: sends, status notices, downloads")
     worker.add_argument("--burst", action="store_true", help="stop when nothing is left to do now")
@@ -35,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="Redis (started if none answers), a worker and the gateway")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--processes", type=int, default=1, help="gateway processes sharing the port (default 1)")
 
     commands.add_parser("migrate", help="create or upgrade the database schema")
     check = commands.add_parser("check-config", help="validate the YAML and the environment; say what is missing")
@@ -108,12 +112,57 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.http.app import create_app
     from gateway.runtime import build_runtime
 
+    if args.processes < 1:
+        print("hotline: --processes is at least 1", file=sys.stderr)
+        return 2
     runtime = build_runtime(settings)
+    if args.processes > 1:
+        runtime.close()
+        return _serve_processes(args)
     app = create_app(settings, runtime)
     app.on_startup.append(_freeze_startup_objects)
-    web.run_app(app, host=args.host, port=args.port, access_log=None,
+    web.run_app(app, host=args.host, port=args.port, access_log=None, reuse_port=bool(os.environ.get(_CHILD)),
                 print=lambda text: log.info("%s", text.strip()), loop=_event_loop())
     runtime.close()
+    return 0
+
+
+_CHILD = "HOTLINE_SERVE_CHILD"
+"""Set in the processes `--processes` starts: they share the port (`SO_REUSEPORT`)."""
+
+
+def _serve_processes(args: argparse.Namespace) -> int:
+    """Run `args.processes` gateway processes on one port, the kernel spreading connections between
+    them (SO_REUSEPORT); a process that dies is started again, SIGTERM or SIGINT stops them all.
+    Nothing a process keeps is needed by the next request (sessions, locks and work are in Redis, the
+    rest in SQL), so any of them may answer any request. The database is migrated once, before."""
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--host", args.host, "--port", str(args.port)]
+    env = {**os.environ, _CHILD: "1"}
+    children = [subprocess.Popen(command, env=env) for _ in range(args.processes)]
+    stopping = False
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("serving on %s:%s with %s processes", args.host, args.port, args.processes)
+    while not stopping:
+        for index, child in enumerate(children):
+            if child.poll() is not None and not stopping:
+                log.warning("gateway process %s ended (%s): starting another", child.pid, child.returncode)
+                time.sleep(1)
+                children[index] = subprocess.Popen(command, env=env)
+        time.sleep(0.5)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -263,7 +264,8 @@ def _status_handler(channel: str):
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the store and Redis both answer, 503 naming the one that does not."""
+    """200 when the store and Redis both answer, 503 naming the one that does not; `process` says
+    which of the gateway's processes answered (`hotline serve --processes N`)."""
     runtime = request.app[RUNTIME]
     checks = {"database": "ok", "redis": "ok"}
 
@@ -280,7 +282,8 @@ async def healthz(request: web.Request) -> web.Response:
     except (RedisError, OSError) as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
     healthy = all(value == "ok" for value in checks.values())
-    return web.json_response({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)
+    return web.json_response({"status": "ok" if healthy else "degraded", **checks, "process": os.getpid()},
+                             status=200 if healthy else 503)
 
 
 async def prometheus_metrics(request: web.Request) -> web.Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import func, select
 
@@ -108,7 +110,8 @@ def test_health_and_metrics(gateway: Gateway) -> None:
     import requests
 
     health = requests.get(gateway.url + "/healthz", timeout=5)
-    assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok", "redis": "ok",
+                                                           "process": os.getpid()}, "the test gateway runs in-process"
     gateway.citizen().say("Bonjour")
     metrics = requests.get(gateway.url + "/metrics", timeout=5).text
     assert 'hotline_inbound_messages_total{channel="sms",outcome="new"}' in metrics
