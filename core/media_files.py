@@ -197,6 +197,12 @@ def gps_position(exif: Image.Exif) -> tuple[float | None, float | None]:
     return round(lat, 6), round(lon, 6)
 
 
+def located(media_dir: str | Path, stored_path: str) -> Path:
+    """Where a stored file is: its recorded path, relative to the media folder unless absolute."""
+    path = Path(stored_path)
+    return path if path.is_absolute() else Path(media_dir) / path
+
+
 def store(media_dir: str | Path, kept: KeptMedia) -> StoredMedia:
     """Write the kept copy as `{media_dir}/{sha[:2]}/{sha}{ext}` (once: the same bytes are stored once)."""
     digest = hashlib.sha256(kept.content).hexdigest()

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import datetime
-from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from core.media_files import located
 from core.store.retention import Erased
 from gateway.dialogue.sessions import SessionStore
 from gateway.runtime import Runtime
@@ -25,11 +25,8 @@ def delete_files(runtime: Runtime, paths: list[str]) -> int:
     """Delete the stored files (paths relative to the media folder, or absolute); how many were there."""
     deleted = 0
     for raw in paths:
-        path = Path(raw)
-        if not path.is_absolute():
-            path = Path(runtime.settings.media_dir) / path
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+            located(runtime.settings.media_dir, raw).unlink()
             deleted += 1
     return deleted
 

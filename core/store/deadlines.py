@@ -4,8 +4,9 @@ an agent gets when a supervisor steps into their conversation).
 
 The rules are `core.lifecycle`'s (`needs_reminder`, `needs_escalation`, `needs_closing`); this module
 finds the candidates with indexed queries and applies each one in its own short transaction, checked
-again under the row lock, so two sweeps running at once act once. Every act is a case event by the
-actor `system`; a notification is one row per recipient, written in the same transaction.
+again under the row lock, so two sweeps running at once act once; who is told is read once a sweep.
+Every act is a case event by the actor `system`; a notification is one row per recipient, written in
+the same transaction.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class DeadlinesMixin(CasesMixin):
     def sweep_deadlines(self, now: datetime, limit: int = 200) -> DeadlineSweep:
         """Remind, escalate and close what is due at `now` (at most `limit` cases of each)."""
         done = DeadlineSweep()
+        with self.read() as conn:
+            members = _active_members(conn)
         open_ = cases.c.status.in_(sorted(lifecycle.OPEN_STATUSES))
         days = self.deployment.reminder_days
         steps = (
@@ -114,22 +117,22 @@ class DeadlinesMixin(CasesMixin):
                 with self.write() as conn:
                     case = self._case_where(conn, cases.c.reference == reference, lock=True)
                     if case is not None and due(case):
-                        act(conn, case, now)
+                        act(conn, case, now, members)
                         acted.append(reference)
         return done
 
-    def _remind(self, conn: Connection, case: CaseRecord, now: datetime) -> None:
-        recipients = reminder_recipients(case, _active_members(conn))
+    def _remind(self, conn: Connection, case: CaseRecord, now: datetime, members: list[Staff]) -> None:
+        recipients = reminder_recipients(case, members)
         conn.execute(sa.update(cases).where(cases.c.id == case.id).values(reminded_at=now))
         holder = next((m.username for m in recipients if m.id == case.assignee_id), None)
         self._record(conn, case, "reminded", now, holder, REMINDER, recipients)
 
-    def _escalate(self, conn: Connection, case: CaseRecord, now: datetime) -> None:
-        recipients = escalation_recipients(case, _active_members(conn))
+    def _escalate(self, conn: Connection, case: CaseRecord, now: datetime, members: list[Staff]) -> None:
+        recipients = escalation_recipients(case, members)
         conn.execute(sa.update(cases).where(cases.c.id == case.id).values(escalated_at=now))
         self._record(conn, case, "escalated", now, None, OVERDUE, recipients)
 
-    def _close_unreopened(self, conn: Connection, case: CaseRecord, now: datetime) -> None:
+    def _close_unreopened(self, conn: Connection, case: CaseRecord, now: datetime, _members: list[Staff]) -> None:
         self._transition(conn, case, lifecycle.CLOSED, SYSTEM_ACTOR, "", now)
 
     def _record(self, conn: Connection, case: CaseRecord, event: str, now: datetime, target: str | None,

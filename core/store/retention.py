@@ -60,19 +60,24 @@ class RetentionMixin(ContactsMixin):
             with self.write() as conn:
                 row = conn.execute(sa.select(cases.c.id, cases.c.contact_id, cases.c.closed_at)
                                    .where(cases.c.reference == reference)).first()
-                if row is None:
-                    continue
-                done.files += self._erase_case(conn, row.id, now)
-                done.cases.append(reference)
-                if row.contact_id is None:
-                    continue
-                done.files += self._erase_messages(conn, sa.and_(messages.c.contact_id == row.contact_id,
-                                                                 messages.c.created_at <= (row.closed_at or now)))
-                holding = conn.execute(sa.select(sa.func.count()).select_from(cases).where(
-                    cases.c.contact_id == row.contact_id, cases.c.erased_at.is_(None))).scalar_one()
-                if not holding:
-                    done.addresses += self._erase_contact(conn, row.contact_id, now)
+                if row is not None:
+                    done.files += _unshared(conn, self._erase_reported(conn, row, now, done))
+                    done.cases.append(reference)
         return done
+
+    def _erase_reported(self, conn: Connection, row: Any, now: datetime, done: Erased) -> list[str]:
+        """One case's erasure with what its reporter wrote until it closed, and the reporter too when
+        no case of theirs still holds data; the files the erased rows named."""
+        files = self._erase_case(conn, row.id, now)
+        if row.contact_id is None:
+            return files
+        files += self._erase_messages(conn, sa.and_(messages.c.contact_id == row.contact_id,
+                                                    messages.c.created_at <= (row.closed_at or now)))
+        holding = conn.execute(sa.select(sa.func.count()).select_from(cases).where(
+            cases.c.contact_id == row.contact_id, cases.c.erased_at.is_(None))).scalar_one()
+        if not holding:
+            done.addresses += self._erase_contact(conn, row.contact_id, now)
+        return files
 
     def _erase_messages(self, conn: Connection, which: Any) -> list[str]:
         """Empty the messages `which` selects, and their files; the paths to delete."""
@@ -125,4 +130,14 @@ class RetentionMixin(ContactsMixin):
                 done.cases.append(reference)
             done.files += self._erase_messages(conn, messages.c.contact_id == found.id)
             done.addresses = self._erase_contact(conn, found.id, now)
+            done.files = _unshared(conn, done.files)
         return done
+
+
+def _unshared(conn: Connection, paths: list[str]) -> list[str]:
+    """Of the files erased rows named, those no other attachment still holds: a file is stored once
+    per content (`core.media_files.store`), so the same photo sent by two citizens is one file."""
+    if not paths:
+        return []
+    held = set(conn.execute(sa.select(attachments.c.path).where(attachments.c.path.in_(sorted(set(paths))))).scalars())
+    return sorted({path for path in paths if path not in held})

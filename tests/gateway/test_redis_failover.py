@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,22 +20,10 @@ from gateway.dialogue.sessions import SessionStore
 from gateway.outbound.lanes import WorkLanes, send_work
 from gateway.redis_clients import async_client_for, sync_client_for
 from gateway.settings import Settings, sentinel_addresses
+from tests.fixtures.redis_server import free_port
+from tests.gateway.outbound.worker_kit import wait_until
 
 MASTER = "hotline-failover"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.1)
 
 
 @dataclass

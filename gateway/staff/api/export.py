@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,16 +37,25 @@ def local_time(iso: str | None, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M %z")
 
 
-def csv_response(summaries: list[dict[str, Any]], timezone: str) -> web.Response:
-    """The summaries as a CSV download (UTF-8 with a byte-order mark, so spreadsheets read Arabic)."""
-    zone = ZoneInfo(timezone)
+def csv_download(rows: Iterable[Sequence[Any]], filename: str) -> web.Response:
+    """Rows (the header first) as a CSV download: UTF-8 with a byte-order mark, so spreadsheets read
+    Arabic; every cell `safe_cell`; not kept by caches (it holds staff-only figures)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for row in summaries:
-        values = {**row, "created_at": local_time(row["created_at"], zone),
-                  "answer_due_at": local_time(row["answer_due_at"], zone)}
-        writer.writerow([safe_cell(values.get(column)) for column in COLUMNS])
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
     return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="cases.csv"',
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"',
                                  "Cache-Control": "private, no-store"})
+
+
+def csv_response(summaries: list[dict[str, Any]], timezone: str) -> web.Response:
+    """The case summaries as a CSV download, times in the deployment's zone."""
+    zone = ZoneInfo(timezone)
+
+    def row(summary: dict[str, Any]) -> list[Any]:
+        values = {**summary, "created_at": local_time(summary["created_at"], zone),
+                  "answer_due_at": local_time(summary["answer_due_at"], zone)}
+        return [values.get(column) for column in COLUMNS]
+
+    return csv_download([COLUMNS, *(row(summary) for summary in summaries)], "cases.csv")

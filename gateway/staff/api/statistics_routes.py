@@ -6,8 +6,6 @@ and admins: their scope). Staff see the figures unsuppressed; the public page wi
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +20,7 @@ from gateway.keys import RUNTIME
 from gateway.runtime import Runtime
 from gateway.staff.api.case_routes import code_param, date_param
 from gateway.staff.api.common import with_staff
+from gateway.staff.api.export import csv_download
 from gateway.staff.desk import Refused
 
 officer = with_staff(can_list_cases, "only officers, supervisors and admins read statistics")
@@ -84,15 +83,13 @@ async def get_statistics_csv(request: web.Request, staff: Staff) -> web.Response
 
 def statistics_csv(totals: Tally, groups: list[tuple[dict[str, Any], Tally]],
                    with_administration: bool) -> web.Response:
-    """The tallies as a CSV download (UTF-8 with a byte-order mark, for spreadsheets)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
+    """The tallies as a CSV download: a `total` row, then one row per group."""
     head = ["key", *(["administration"] if with_administration else []), *FIELDS]
-    writer.writerow(head)
-    rows = [({"key": "total", "administration": ""}, totals), *groups]
-    for key, tally in rows:
+
+    def row(key: dict[str, Any], tally: Tally) -> list[Any]:
         figures = tally.figures()
-        writer.writerow([key.get("key") or "", *([key.get("administration") or ""] if with_administration else []),
-                         *("" if figures[name] is None else figures[name] for name in FIELDS)])
-    return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="statistics.csv"'})
+        return [key.get("key") or "", *([key.get("administration") or ""] if with_administration else []),
+                *("" if figures[name] is None else figures[name] for name in FIELDS)]
+
+    return csv_download([head, *(row(key, tally) for key, tally in [({"key": "total"}, totals), *groups])],
+                        "statistics.csv")

@@ -274,9 +274,15 @@ async def statistics(request: web.Request, page: Page) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     deployment = runtime.deployment
     asked = statistics_query(page.staff, request.query)
-    document = await statistics_document(runtime, asked)
-    by_month = await statistics_document(runtime, dataclasses.replace(asked, group_by="month"))
-    by_administration = await statistics_document(runtime, dataclasses.replace(asked, group_by="administration"))
+    charted = {group: await statistics_document(runtime, dataclasses.replace(asked, group_by=group))
+               for group in ("month", "administration")}
+    if asked.group_by in charted:
+        document = charted[asked.group_by]
+    elif asked.group_by is None:
+        document = {**charted["month"], "group_by": None, "groups": []}
+    else:
+        document = await statistics_document(runtime, asked)
+    by_month, by_administration = charted["month"], charted["administration"]
     admin_names = dict(page.names(deployment.administrations))
     charts = statistics_charts(page.t, page.lang, by_month["groups"], by_administration["groups"],
                                lambda row: admin_names.get(row["key"], row["key"] or page.t("routed_by_hand")))

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -30,6 +29,7 @@ from conversations.slots import HANDBACK_STEPS
 from core import references
 from core.access import can_reassign, can_view_case, can_work_conversations
 from core.lifecycle import KINDS
+from core.media_files import located
 from core.records import Staff
 from gateway.keys import DESK, REDIS, RUNTIME, SETTINGS
 from gateway.staff.api.conversation_routes import queue_items
@@ -487,9 +487,7 @@ async def media(request: web.Request, page: Page) -> web.StreamResponse:
         allowed = allowed or (record is not None and can_view_case(staff, record.administration_code))
     if not allowed:
         raise Refused(403, "forbidden", "not yours to see")
-    path = Path(attachment.path)
-    if not path.is_absolute():
-        path = Path(request.app[SETTINGS].media_dir) / path
+    path = located(request.app[SETTINGS].media_dir, attachment.path)
     if not path.is_file():
         raise Refused(404, "not_found", "the file is gone")
     await runtime.db(runtime.store.audit, staff.id, "media.view", attachment.case_id, {"attachment": attachment.id})

@@ -6,20 +6,14 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.fixtures.redis_server import free_port
+from tests.gateway.outbound.worker_kit import wait_until
 
 
 def answering(url: str) -> set[int]:
@@ -33,14 +27,6 @@ def answering(url: str) -> set[int]:
         if response.status_code == 200:
             seen.add(response.json()["process"])
     return seen
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.2)
 
 
 def test_two_processes_share_the_port(tmp_path: Path, redis_url: str) -> None:
