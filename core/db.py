@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -326,19 +327,55 @@ def normalize_url(url: str) -> str:
     return url
 
 
+IDLE_PING_SECONDS = 10.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before use (one that was just used
+is not: a ping per transaction was a round trip per transaction)."""
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`: SQLite (WAL, foreign keys, real transactions) or PostgreSQL (psycopg 3)."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_pre_ping", True)
-        return sa.create_engine(url, **kwargs)
+        engine = sa.create_engine(url, **kwargs)
+        ping_idle_connections(engine)
+        return engine
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, **kwargs)
     _configure_sqlite(engine)
     return engine
+
+
+def make_loop_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The PostgreSQL engine of one event loop: psycopg's async API under SQLAlchemy's sync one
+    (`.sync_engine`), so the store's code runs unchanged on the loop, in a greenlet
+    (`gateway.runtime.Runtime.db`), and waits for the server without a thread."""
+    engine = create_async_engine(normalize_url(url), **kwargs)
+    ping_idle_connections(engine.sync_engine)
+    return engine
+
+
+def ping_idle_connections(engine: Engine, idle: float = IDLE_PING_SECONDS) -> None:
+    """SQLAlchemy's pessimistic disconnect handling, for connections that sat idle: a server restart
+    or a dropped connection costs one new connection, not a failed request."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("checked_in_at", 0.0) < idle:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise sa.exc.DisconnectionError("the connection did not answer a ping")
 
 
 def _configure_sqlite(engine: Engine) -> None:

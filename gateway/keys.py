@@ -8,6 +8,7 @@ from aiohttp import web
 
 from core.store.agent_queue import ConsolePolicy
 from gateway.inbound.processing import InboundProcessor
+from gateway.live import LiveFeed
 from gateway.outbound.lanes import WorkLanes
 from gateway.runtime import Runtime
 from gateway.settings import Settings
@@ -23,3 +24,5 @@ PROCESSOR = web.AppKey("processor", InboundProcessor)
 SETTINGS = web.AppKey("settings", Settings)
 DESK = web.AppKey("desk", Desk)
 CONSOLE_POLICY = web.AppKey("console_policy", ConsolePolicy)
+LIVE = web.AppKey("live", LiveFeed)
+"""Store changes announced and heard on Redis: what the console's live views wait on."""

@@ -14,13 +14,17 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
+
 from channels.base import ChannelAdapter, ChannelSettings
 from channels.registry import REGISTRY
 from conversations.model import CategoryOption, DialogueContext
 from conversations.understanding.reading import reader
 from core.config import Deployment, checked_region, load_config
-from core.db import make_engine, migrate
+from core.db import make_engine, make_loop_engine, migrate
 from core.store.case_store import CaseStore
+from core.store.transactions import LOOP_ENGINE, Engines, engines_for
 from gateway.settings import Settings
 
 T = TypeVar("T")
@@ -37,13 +41,43 @@ class Runtime:
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
     inline_store: bool = False
     _contexts: dict[str, DialogueContext] = field(default_factory=dict)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    _loop_engine: AsyncEngine | None = field(default=None, repr=False)
+    _loop_engines: Engines | None = field(default=None, repr=False)
 
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking store call: inline for SQLite, on the store's thread pool otherwise."""
+        """Run a store call: inline for SQLite (its writes are serialized anyway); for PostgreSQL on
+        the loop it was bound to (`bind_loop`), in a greenlet over psycopg's async API, so waiting
+        for the server costs no thread; from any other loop, on the store's thread pool."""
         if self.inline_store:
             return function(*args, **kwargs)
         loop = asyncio.get_running_loop()
+        if self._loop_engine is not None and loop is self._loop:
+            return await greenlet_spawn(self._on_loop_engine, function, args, kwargs)
         return await loop.run_in_executor(self.executor, partial(function, *args, **kwargs))
+
+    def _on_loop_engine(self, function: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        assert self._loop_engines is not None
+        token = LOOP_ENGINE.set((self.store, self._loop_engines))
+        try:
+            return function(*args, **kwargs)
+        finally:
+            LOOP_ENGINE.reset(token)
+
+    def bind_loop(self) -> None:
+        """Give the running loop its own PostgreSQL engine (the gateway's and the worker's loop; a
+        store on SQLite needs none). Store calls from other loops keep the thread pool."""
+        if self.inline_store or self._loop_engine is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._loop_engine = make_loop_engine(self.settings.database_url, pool_size=8, max_overflow=0)
+        self._loop_engines = engines_for(self._loop_engine.sync_engine)
+
+    async def release_loop(self) -> None:
+        """Close the bound loop's engine (on that loop)."""
+        engine, self._loop_engine, self._loop_engines, self._loop = self._loop_engine, None, None, None
+        if engine is not None:
+            await engine.dispose()
 
     @property
     def channel_settings(self) -> ChannelSettings:

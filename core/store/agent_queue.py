@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.changes import conversation_changed
 from core.db import attachments, cases, contact_addresses, contacts, conversations, messages, staff
 from core.store.handoffs import OPEN_CONVERSATION
 from core.store.transactions import PHONE, StoreBase, utcnow
@@ -252,6 +253,7 @@ class QueueMixin(StoreBase):
                        else conversations.c.agent_id == row.agent_id)
                 .values(status="with_agent", agent_id=agent_id, taken_at=now, updated_at=now)
             )
+            self.touched(conn, conversation_changed(conversation_id))
         return "taken" if result.rowcount else "held"
 
     def finish_conversation(self, conversation_id: int, reason: str, now: datetime | None = None) -> bool:
@@ -265,6 +267,7 @@ class QueueMixin(StoreBase):
                 .where(conversations.c.id == conversation_id, conversations.c.status.in_(OPEN_CONVERSATION))
                 .values(status="closed", closed_reason=reason, closed_at=now, updated_at=now)
             )
+            self.touched(conn, conversation_changed(conversation_id))
         return result.rowcount > 0
 
     def serves_case(self, agent_id: int, case_id: int, contact_id: int | None) -> bool:
@@ -285,6 +288,7 @@ class QueueMixin(StoreBase):
             values["case_id"] = case_id
         with self.write() as conn:
             conn.execute(sa.update(conversations).where(conversations.c.id == conversation_id).values(values))
+            self.touched(conn, conversation_changed(conversation_id))
 
     def citizen_addresses(self, channel: str, contact_id: int) -> tuple[str, str, datetime] | None:
         """(the citizen's address, our number they wrote to, when) from their last message on `channel`."""

@@ -23,11 +23,21 @@ from core.store.transactions import PHONE, StoreBase, utcnow
 _KIND = re.compile(r"[a-z][a-z0-9_]{0,15}")
 MAX_ADDRESS_VALUE = 64
 
-_BY_ADDRESS = (
-    sa.select(contacts)
-    .select_from(contacts.join(contact_addresses, contact_addresses.c.contact_id == contacts.c.id))
-    .where(contact_addresses.c.kind == sa.bindparam("kind"), contact_addresses.c.value == sa.bindparam("value"))
+_KNOWN_BY = contact_addresses.alias("known_by")
+_ALL = contact_addresses.alias("every_address")
+_WITH_ADDRESSES = (
+    sa.select(contacts, _ALL.c.kind.label("address_kind"), _ALL.c.value.label("address_value"),
+              _KNOWN_BY.c.kind.label("known_kind"), _KNOWN_BY.c.value.label("known_value"))
+    .select_from(contacts.join(_KNOWN_BY, _KNOWN_BY.c.contact_id == contacts.c.id)
+                 .join(_ALL, _ALL.c.contact_id == contacts.c.id))
 )
+_BY_ADDRESS = _WITH_ADDRESSES.where(_KNOWN_BY.c.kind == sa.bindparam("kind"),
+                                    _KNOWN_BY.c.value == sa.bindparam("value"))
+"""The contact holding one address, a row per address it has: one statement where a lookup was two
+(every inbound message looks its sender up)."""
+_BY_ADDRESSES = _WITH_ADDRESSES.where(
+    sa.tuple_(_KNOWN_BY.c.kind, _KNOWN_BY.c.value).in_(sa.bindparam("keys", expanding=True)))
+"""The contacts holding any of several addresses: a group commit's senders in one statement."""
 _ADDRESSES_OF = sa.select(contact_addresses.c.kind, contact_addresses.c.value).where(
     contact_addresses.c.contact_id == sa.bindparam("contact_id"))
 
@@ -66,15 +76,29 @@ class ContactsMixin(StoreBase):
         return PHONE, normalize_phone(bare, self.deployment.default_region) or bare
 
     def _found(self, conn: Connection, kind: str, value: str) -> ContactRecord | None:
-        row = conn.execute(_BY_ADDRESS, {"kind": kind, "value": value}).first()
-        return contact_from_row(row, addresses_in(conn, row.id)) if row is not None else None
+        rows = conn.execute(_BY_ADDRESS, {"kind": kind, "value": value}).all()
+        if not rows:
+            return None
+        return contact_from_row(rows[0], {row.address_kind: row.address_value for row in rows})
+
+    def contacts_in(self, conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], ContactRecord]:
+        """The contacts holding these `contact_key`s, by key (unknown keys are left out)."""
+        if not keys:
+            return {}
+        rows: dict[tuple[str, str], list[Any]] = {}
+        for row in conn.execute(_BY_ADDRESSES, {"keys": sorted(keys)}):
+            rows.setdefault((row.known_kind, row.known_value), []).append(row)
+        return {key: contact_from_row(found[0], {row.address_kind: row.address_value for row in found})
+                for key, found in rows.items()}
 
     def get_or_create_contact_in(
-        self, conn: Connection, address: str, address_kind: str, name: str, now: datetime
+        self, conn: Connection, address: str, address_kind: str, name: str, now: datetime,
+        key: tuple[str, str] | None = None,
     ) -> ContactRecord:
         """Find or create the contact inside the caller's transaction (safe against a racing insert:
-        the address is unique, so of two new contacts for one address only one keeps it)."""
-        kind, value = self.contact_key(address, address_kind)
+        the address is unique, so of two new contacts for one address only one keeps it). `key`:
+        its `contact_key`, when the caller has it."""
+        kind, value = key or self.contact_key(address, address_kind)
         if not value:
             raise ValueError("empty contact address")
         found = self._found(conn, kind, value)

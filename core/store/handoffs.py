@@ -6,6 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from core.changes import conversation_changed
 from core.db import conversations
 from core.store.transactions import StoreBase, utcnow
 
@@ -34,8 +35,9 @@ class HandoffsMixin(StoreBase):
             ).scalar()
             if existing is not None:
                 conn.execute(sa.update(conversations).where(conversations.c.id == existing).values(updated_at=now))
+                self.touched(conn, conversation_changed(existing))
                 return existing
-            return conn.execute(
+            opened = conn.execute(
                 sa.insert(conversations)
                 .values(
                     channel=channel,
@@ -47,6 +49,8 @@ class HandoffsMixin(StoreBase):
                 )
                 .returning(conversations.c.id)
             ).scalar_one()
+            self.touched(conn, conversation_changed(opened))
+            return opened
 
     def set_conversation_status(self, conversation_id: int, status: str, now: datetime | None = None) -> bool:
         """An agent takes the conversation (`with_agent`) or hands it back (`closed`)."""
@@ -58,6 +62,7 @@ class HandoffsMixin(StoreBase):
                 .where(conversations.c.id == conversation_id)
                 .values(status=status, updated_at=now or utcnow())
             )
+            self.touched(conn, conversation_changed(conversation_id))
         return result.rowcount > 0
 
     def open_conversation(self, channel: str, contact_id: int) -> tuple[int, str] | None:

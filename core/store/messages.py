@@ -13,15 +13,24 @@ Provider ids are unique per (channel, direction): for Telegram, whose message id
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.changes import messages_topic
 from core.db import contacts, messages
-from core.records import InboundDraft, InboundRecord, OutboundDraft, OutboundRow, PendingInbound, StaleOutbound
+from core.records import (
+    ContactRecord,
+    InboundDraft,
+    InboundRecord,
+    OutboundDraft,
+    OutboundRow,
+    PendingInbound,
+    StaleOutbound,
+)
 from core.store.contacts import ContactsMixin
 from core.store.transactions import StoreBase, utcnow
 
@@ -92,48 +101,83 @@ class MessagesMixin(ContactsMixin):
         return self.record_inbound_many([draft])[0]
 
     def record_inbound_many(self, drafts: Sequence[InboundDraft]) -> list[InboundRecord]:
-        """Record several inbound messages in one transaction (a group commit of concurrent requests)."""
+        """Record several inbound messages in one transaction (a group commit of concurrent requests):
+        their senders looked up in one statement and the messages inserted in one, so a batch costs
+        about as many round trips as one message. The insert comes first (`ON CONFLICT DO NOTHING`):
+        a repeated delivery is the rare case, so it alone pays for a lookup of what it repeats."""
         now = utcnow()
+        keys = [self.contact_key(draft.sender, draft.address_kind) for draft in drafts]
         with self.write() as conn:
-            return [self._record_inbound_in(conn, draft, now) for draft in drafts]
+            known = self.contacts_in(conn, {key for key in keys if key[1]})
+            senders: list[ContactRecord] = []
+            for draft, key in zip(drafts, keys, strict=True):
+                if key not in known:
+                    known[key] = self.get_or_create_contact_in(conn, draft.sender, draft.address_kind,
+                                                               draft.sender_name, now, key)
+                senders.append(known[key])
+            inserted = self._insert_inbound(conn, drafts, senders, now)
+            self.touched(conn, {messages_topic(draft.channel, contact.id)
+                                for draft, contact in zip(drafts, senders, strict=True)})
+            records: list[InboundRecord] = []
+            for index, (draft, contact) in enumerate(zip(drafts, senders, strict=True)):
+                message_id = inserted.get(index)
+                if message_id is None:
+                    records.append(self._repeated_inbound(conn, draft, contact, now))
+                    continue
+                records.append(InboundRecord(message_id=message_id, contact_id=contact.id, duplicate=False,
+                                             processed=False, language=contact.language,
+                                             opted_out=contact.opted_out))
+            return records
 
-    def _record_inbound_in(self, conn: Connection, draft: InboundDraft, now: datetime) -> InboundRecord:
-        """The insert comes first (`ON CONFLICT DO NOTHING`): a repeat is the rare case, so it alone
-        pays for the extra lookup."""
-        contact = self.get_or_create_contact_in(conn, draft.sender, draft.address_kind, draft.sender_name, now)
-        row = conn.execute(
-            self._inbound_statements.insert,
-            {
-                "direction": "in",
-                "channel": draft.channel,
-                "contact_id": contact.id,
-                "provider_message_id": draft.provider_message_id,
-                "sender": draft.sender[:64],
-                "recipient": draft.recipient[:64],
-                "body": draft.body,
-                "payload": draft.payload,
-                "status": "received",
-                "status_rank": 0,
-                "attempts": 0,
-                "priority": "replies",
-                "created_at": draft.received_at or now,
-                "updated_at": now,
-            },
-        ).first()
-        if row is None and draft.provider_message_id is not None:
+    def _touched_rows(self, conn: Connection, rows: Iterable[Any]) -> None:
+        """Name the transcripts that rows of `messages` (their channel and contact) belong to."""
+        self.touched(conn, {messages_topic(row.channel, row.contact_id) for row in rows if row.contact_id is not None})
+
+    def _inbound_row(self, draft: InboundDraft, contact: ContactRecord, now: datetime) -> dict[str, Any]:
+        return {
+            "direction": "in",
+            "channel": draft.channel,
+            "contact_id": contact.id,
+            "provider_message_id": draft.provider_message_id,
+            "sender": draft.sender[:64],
+            "recipient": draft.recipient[:64],
+            "body": draft.body,
+            "payload": draft.payload,
+            "status": "received",
+            "status_rank": 0,
+            "attempts": 0,
+            "priority": "replies",
+            "created_at": draft.received_at or now,
+            "updated_at": now,
+        }
+
+    def _insert_inbound(self, conn: Connection, drafts: Sequence[InboundDraft], senders: Sequence[ContactRecord],
+                        now: datetime) -> dict[int, int]:
+        """Insert, in one statement, the drafts with a provider id not seen before in the batch: draft
+        index -> message id for those inserted (a provider id already stored inserts nothing). The
+        others (no provider id, or one repeated within the batch) are left to `_repeated_inbound`."""
+        first: dict[tuple[str, str], int] = {}
+        for index, draft in enumerate(drafts):
+            if draft.provider_message_id is not None:
+                first.setdefault((draft.channel, draft.provider_message_id), index)
+        if not first:
+            return {}
+        rows = [self._inbound_row(drafts[index], senders[index], now) for index in first.values()]
+        result = conn.execute(self._inbound_statements.insert_many, rows)
+        return {first[(row.channel, row.provider_message_id)]: row.id for row in result}
+
+    def _repeated_inbound(self, conn: Connection, draft: InboundDraft, contact: ContactRecord,
+                          now: datetime) -> InboundRecord:
+        """A draft `_insert_inbound` left: the message it repeats, or (without a provider id) a new one."""
+        if draft.provider_message_id is not None:
             existing = self._existing_inbound(conn, draft.channel, draft.provider_message_id)
             if existing is not None:
                 return existing
+        row = conn.execute(self._inbound_statements.insert, self._inbound_row(draft, contact, now)).first()
         if row is None:  # pragma: no cover - only a provider id can conflict
             raise RuntimeError("inbound message neither inserted nor found")
-        return InboundRecord(
-            message_id=row.id,
-            contact_id=contact.id,
-            duplicate=False,
-            processed=False,
-            language=contact.language,
-            opted_out=contact.opted_out,
-        )
+        return InboundRecord(message_id=row.id, contact_id=contact.id, duplicate=False, processed=False,
+                             language=contact.language, opted_out=contact.opted_out)
 
     def finish_inbound(self, message_id: int, replies: Sequence[OutboundDraft] = ()) -> list[int]:
         """Mark an inbound message processed and record its replies, once: a second call records nothing."""
@@ -143,12 +187,17 @@ class MessagesMixin(ContactsMixin):
         """`finish_inbound` for several messages in one transaction: the reply ids of each, None for
         a message another process finished first (whose replies are its to give)."""
         now = utcnow()
-        done: list[list[int] | None] = []
         with self.write() as conn:
-            for message_id, replies in items:
-                result = conn.execute(self._inbound_statements.finish, {"message_id": message_id, "now": now})
-                done.append(self._insert_outbound(conn, replies, now) if result.rowcount else None)
-        return done
+            finished = set(conn.execute(self._inbound_statements.finish,
+                                        {"ids": sorted({message_id for message_id, _ in items}), "now": now}).scalars())
+            mine: list[bool] = []
+            for message_id, _ in items:  # a message given twice in one batch is finished by the first
+                mine.append(message_id in finished)
+                finished.discard(message_id)
+            reply_ids = iter(self._insert_outbound(
+                conn, [draft for (_, replies), own in zip(items, mine, strict=True) if own for draft in replies], now))
+        return [[next(reply_ids) for _ in replies] if own else None
+                for (_, replies), own in zip(items, mine, strict=True)]
 
     def pending_inbound(self, older_than: datetime, limit: int = 100) -> list[PendingInbound]:
         """Inbound messages recorded before `older_than` and never processed, oldest first."""
@@ -217,6 +266,7 @@ class MessagesMixin(ContactsMixin):
     def _insert_outbound(self, conn: Connection, drafts: Sequence[OutboundDraft], now: datetime) -> list[int]:
         if not drafts:
             return []
+        self.touched(conn, {messages_topic(d.channel, d.contact_id) for d in drafts if d.contact_id is not None})
         rows = []
         for draft in drafts:
             if draft.priority not in PRIORITIES:
@@ -275,11 +325,13 @@ class MessagesMixin(ContactsMixin):
     def release_outbound(self, message_id: int) -> None:
         """Give back a claimed message unsent (its send waits for the sender's pace)."""
         with self.write() as conn:
-            conn.execute(
+            result = conn.execute(
                 sa.update(messages)
                 .where(messages.c.id == message_id, messages.c.status == "sending")
                 .values(status="queued", status_rank=0, updated_at=utcnow())
+                .returning(messages.c.channel, messages.c.contact_id)
             )
+            self._touched_rows(conn, result)
 
     def claim_outbound(self, message_id: int, lease_seconds: float = 60.0) -> OutboundRow | None:
         """Take a queued or retrying message for sending, or one whose claim is older than a lease (its
@@ -323,6 +375,7 @@ class MessagesMixin(ContactsMixin):
         ).first()
         if row is None:
             return None
+        self._touched_rows(conn, [row])
         flags = None
         if row.contact_id is not None:
             flags = conn.execute(
@@ -353,7 +406,7 @@ class MessagesMixin(ContactsMixin):
         with self.write() as conn:
             for message_id, provider_message_id, provider_status in sent:
                 status = "accepted" if provider_status in ("queued", "", None) else provider_status
-                conn.execute(
+                result = conn.execute(
                     sa.update(messages)
                     .where(messages.c.id == message_id)
                     .values(
@@ -365,7 +418,9 @@ class MessagesMixin(ContactsMixin):
                         error_message=None,
                         updated_at=now,
                     )
+                    .returning(messages.c.channel, messages.c.contact_id)
                 )
+                self._touched_rows(conn, result)
         return [None] * len(sent)
 
     def mark_retrying(self, message_id: int, error_code: str | None, error_message: str | None) -> int:
@@ -382,8 +437,9 @@ class MessagesMixin(ContactsMixin):
                     error_message=error_message,
                     updated_at=utcnow(),
                 )
-                .returning(messages.c.attempts)
+                .returning(messages.c.attempts, messages.c.channel, messages.c.contact_id)
             ).first()
+            self._touched_rows(conn, [row] if row is not None else [])
         return row.attempts if row is not None else 0
 
     def mark_failed(
@@ -392,7 +448,7 @@ class MessagesMixin(ContactsMixin):
         """A final failure (opted out, blocked, retries used up), visible to staff."""
         attempts = messages.c.attempts + 1 if attempted else messages.c.attempts
         with self.write() as conn:
-            conn.execute(
+            result = conn.execute(
                 sa.update(messages)
                 .where(messages.c.id == message_id)
                 .values(
@@ -403,7 +459,9 @@ class MessagesMixin(ContactsMixin):
                     error_message=error_message,
                     updated_at=utcnow(),
                 )
+                .returning(messages.c.channel, messages.c.contact_id)
             )
+            self._touched_rows(conn, result)
 
     def apply_delivery_status(
         self, provider_message_id: str, status: str, error_code: str | None = None, channel: str | None = None,
@@ -425,7 +483,9 @@ class MessagesMixin(ContactsMixin):
         if error_code:
             values["error_code"] = _code(error_code)
         with self.write() as conn:
-            result = conn.execute(sa.update(messages).where(*conditions).values(values))
+            changed = conn.execute(sa.update(messages).where(*conditions).values(values)
+                                   .returning(messages.c.channel, messages.c.contact_id)).all()
+            self._touched_rows(conn, changed)
             if opted_out:
                 conn.execute(
                     sa.update(contacts)
@@ -434,7 +494,7 @@ class MessagesMixin(ContactsMixin):
                                                                messages.c.direction == "out")))
                     .values(opted_out=True)
                 )
-        return result.rowcount > 0
+        return bool(changed)
 
     def message_status(self, message_id: int) -> dict[str, Any] | None:
         """A message's delivery state (status, rank, attempts, error, provider id, processed_at), or None."""
@@ -474,10 +534,13 @@ class _InboundStatements:
             )
         )
         self.insert = store.insert(messages).on_conflict_do_nothing().returning(messages.c.id)
+        self.insert_many = store.insert(messages).on_conflict_do_nothing().returning(
+            messages.c.id, messages.c.channel, messages.c.provider_message_id)
         self.insert_one = sa.insert(messages).returning(messages.c.id)
         self.finish = (
             sa.update(messages)
-            .where(messages.c.id == sa.bindparam("message_id"), messages.c.direction == "in",
+            .where(messages.c.id.in_(sa.bindparam("ids", expanding=True)), messages.c.direction == "in",
                    messages.c.processed_at.is_(None))
             .values(processed_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
+            .returning(messages.c.id)
         )

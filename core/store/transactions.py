@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +16,28 @@ from core.config import Deployment
 
 PHONE = "phone"
 """The address kind of a telephone number (SMS, WhatsApp, calls): E.164."""
+
+
+@dataclass(frozen=True)
+class Engines:
+    """How one engine is used for reads and for writes."""
+
+    reader: Engine
+    writer: Engine
+
+
+def engines_for(engine: Engine) -> Engines:
+    """Writes take SQLite's lock at BEGIN (IMMEDIATE); PostgreSQL reads run without a transaction."""
+    if engine.dialect.name == "sqlite":
+        return Engines(reader=engine, writer=engine.execution_options(sqlite_begin="IMMEDIATE"))
+    return Engines(reader=engine.execution_options(isolation_level="AUTOCOMMIT"), writer=engine)
+
+
+_TOPICS = "hotline_changed_topics"
+
+LOOP_ENGINE: ContextVar[tuple[object, Engines] | None] = ContextVar("loop_engine", default=None)
+"""(store, engines) while a store call runs on an event loop in a greenlet (`gateway.runtime.Runtime.db`):
+that store's transactions then use the loop's engine (psycopg's async API) instead of its own."""
 
 
 def utcnow() -> datetime:
@@ -31,8 +55,11 @@ class StoreBase:
         self.address_kinds = dict(address_kinds or {})
         """Channel -> the kind of address its citizens are reached at (`phone` when not given): the
         channels' declaration (`ChannelAdapter.address_kind`), handed in by whoever builds the store."""
-        self._writer = engine.execution_options(sqlite_begin="IMMEDIATE")
         self._postgres = engine.dialect.name == "postgresql"
+        self._engines = engines_for(engine)
+        self.announce: Callable[[set[str]], None] | None = None
+        """Called with the topics (`core.changes`) of each write transaction once it committed, from
+        whatever thread wrote; it must not block (the gateway's hands them to its loop)."""
 
     def address_kind_of(self, channel: str) -> str:
         """The kind of address citizens of `channel` are reached at."""
@@ -44,16 +71,37 @@ class StoreBase:
             return sa.literal(PHONE)
         return sa.case(self.address_kinds, value=channel, else_=PHONE)
 
+    def _current(self) -> Engines:
+        bound = LOOP_ENGINE.get()
+        return bound[1] if bound is not None and bound[0] is self else self._engines
+
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction: committed on success, rolled back on error."""
-        with self._writer.begin() as conn:
-            yield conn
+        """A write transaction: committed on success, rolled back on error; what it `touched` is
+        announced after the commit, so whoever hears of it reads what was written."""
+        topics: set[str] = set()
+        with self._current().writer.begin() as conn:
+            conn.info[_TOPICS] = topics
+            try:
+                yield conn
+            finally:
+                conn.info.pop(_TOPICS, None)
+        if topics and self.announce is not None:
+            self.announce(topics)
+
+    @staticmethod
+    def touched(conn: Connection, topics: Iterable[str]) -> None:
+        """Name what this write transaction changes (`core.changes`); outside one, nothing."""
+        found = conn.info.get(_TOPICS)
+        if found is not None:
+            found.update(topics)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only connection (its implicit transaction is rolled back at the end)."""
-        with self.engine.connect() as conn:
+        """A read-only connection: on PostgreSQL without a transaction (each statement sees what is
+        committed, as it would inside one at READ COMMITTED, and BEGIN and ROLLBACK were two round
+        trips a read); on SQLite in a deferred transaction, rolled back at the end."""
+        with self._current().reader.connect() as conn:
             yield conn
 
     def insert(self, table: sa.Table) -> Any:

@@ -28,7 +28,8 @@ from gateway.dialogue.sessions import SessionStore
 from gateway.http import metrics
 from gateway.inbound.call_routes import add_call_routes
 from gateway.inbound.processing import InboundProcessor
-from gateway.keys import CONSOLE_POLICY, LANES, PROCESSOR, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
+from gateway.keys import CONSOLE_POLICY, LANES, LIVE, PROCESSOR, REDIS, RUNTIME, SETTINGS, SYNC_REDIS
+from gateway.live import LiveFeed
 from gateway.open311.georeport import add_open311_routes
 from gateway.outbound.counters import SharedCounters, SnapshotCollector
 from gateway.outbound.lanes import WorkLanes
@@ -93,8 +94,10 @@ def create_app(
 def _runtime_ctx(given: Runtime | None):
     async def context(app: web.Application) -> AsyncIterator[None]:
         runtime = given or await asyncio.to_thread(build_runtime, app[SETTINGS])
+        runtime.bind_loop()
         app[RUNTIME] = runtime
         yield
+        await runtime.release_loop()
         if given is None:
             for adapter in runtime.adapters.values():
                 await adapter.aclose()
@@ -112,7 +115,14 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     sessions = SessionStore(client, settings.queue_prefix)
     app[LANES] = WorkLanes(client, settings.queue_prefix)
     app[PROCESSOR] = InboundProcessor(runtime, sessions, client, app[LANES])
+    feed = app[LIVE] = LiveFeed(client, settings.queue_prefix)
+    listener = asyncio.create_task(feed.listen())
+    runtime.store.announce = feed.announce
     yield
+    if runtime.store.announce == feed.announce:
+        runtime.store.announce = None
+    await stop_task(listener)
+    await feed.aclose()
     await client.aclose()
     app[SYNC_REDIS].close()
 
@@ -270,7 +280,7 @@ async def healthz(request: web.Request) -> web.Response:
     checks = {"database": "ok", "redis": "ok"}
 
     def ping_database() -> None:
-        with runtime.store.engine.connect() as connection:
+        with runtime.store.read() as connection:
             connection.execute(text("SELECT 1"))
 
     try:

@@ -12,3 +12,6 @@ REJECTED = Counter("hotline_webhooks_rejected_total", "Webhooks refused (bad sig
 DELIVERY = Counter("hotline_delivery_reports_total", "Provider delivery reports by status", ["status"])
 PASSWORD_CHECKS = Counter("hotline_console_password_checks_total",
                           "Console sign-in password checks (argon2) by outcome: a flood shows here", ["outcome"])
+LIVE_CHECKS = Counter("hotline_console_live_checks_total",
+                      "Database checks of open live console views (queue, transcript): one per change heard, "
+                      "none while nothing changes", ["view"])

@@ -30,6 +30,7 @@ from core.records import OutboundDraft, OutboundRow
 from gateway.batching import GroupCommit
 from gateway.dialogue.sessions import SessionStore
 from gateway.dialogue.turns import DialogueTurns
+from gateway.live import LiveFeed
 from gateway.outbound.counters import SharedCounters
 from gateway.outbound.lanes import Claim, WorkLanes, now_ms
 from gateway.redis_clients import async_client_for
@@ -346,7 +347,10 @@ async def serve_worker(settings: Settings, *, burst: bool = False, concurrency: 
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=min(concurrency, PROVIDER_THREADS), thread_name_prefix="provider"))
     runtime = await asyncio.to_thread(build_runtime, settings, prepare_database=False)
+    runtime.bind_loop()
     client = async_client_for(settings)
+    feed = LiveFeed(client, settings.queue_prefix)
+    runtime.store.announce = feed.announce  # sends and failures show in the console's open transcripts
     dispatcher = Dispatcher(runtime, client, concurrency=concurrency)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -361,5 +365,7 @@ async def serve_worker(settings: Settings, *, burst: bool = False, concurrency: 
         for adapter in runtime.adapters.values():
             with contextlib.suppress(Exception):
                 await adapter.aclose()
+        await feed.aclose()
         await client.aclose()
+        await runtime.release_loop()
         runtime.close()

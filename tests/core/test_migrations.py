@@ -23,6 +23,7 @@ from core.db import (
     migrate,
     normalize_url,
     outside_metadata,
+    ping_idle_connections,
 )
 
 TABLES = {
@@ -154,3 +155,23 @@ def test_contact_addresses_carry_todays_phones_and_telegram_ids(fresh_database_u
     finally:
         engine.dispose()
 
+
+
+def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_not_failed(fresh_database_url: str) -> None:
+    """No ping per transaction (a round trip each); one before a connection idle past the limit, so a
+    server restart or a dropped connection costs a new connection rather than a failed request."""
+    if not fresh_database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop a connection")
+    engine = sa.create_engine(normalize_url(fresh_database_url), pool_size=1, max_overflow=0)
+    ping_idle_connections(engine, idle=0.0)
+    admin = make_engine(fresh_database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            backend = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend}).scalar_one()
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() != backend
+    finally:
+        engine.dispose()
+        admin.dispose()

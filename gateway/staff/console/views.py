@@ -9,7 +9,6 @@ JSON API (`gateway.staff.desk`, `gateway.staff.api.case_routes`), so both answer
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 from collections.abc import Awaitable, Callable
@@ -28,18 +27,20 @@ from channels.registry import REGISTRY
 from conversations.slots import HANDBACK_STEPS
 from core import references
 from core.access import can_reassign, can_view_case, can_work_conversations
+from core.changes import QUEUE, conversation_topic, messages_topic
 from core.lifecycle import KINDS
 from core.media_files import located
 from core.records import Staff
-from gateway.keys import DESK, REDIS, RUNTIME, SETTINGS
+from gateway.http.metrics import LIVE_CHECKS
+from gateway.keys import DESK, LIVE, REDIS, RUNTIME, SETTINGS
 from gateway.staff.api.conversation_routes import queue_items
 from gateway.staff.console import auth
 from gateway.staff.console.i18n import COOKIE, LANGUAGE_LABELS, LANGUAGES, RTL, choose_language, has_text, translate
 from gateway.staff.desk import Refused, conversation_detail
 
 CLOSING = web.AppKey("console_closing", asyncio.Event)
-LIVE_INTERVAL = 1.0
-"""Seconds between checks of a live view (the queue, a transcript) for changes."""
+KEEP_ALIVE_SECONDS = 15.0
+"""A live view with nothing new writes a comment this often, so proxies keep the stream open."""
 
 ENVIRONMENT = jinja2.Environment(
     loader=jinja2.ChoiceLoader([jinja2.PackageLoader("gateway.staff.console", "templates"),
@@ -250,30 +251,39 @@ async def queue(request: web.Request, page: Page) -> web.StreamResponse:
     return page.render("queue.html", queue=await queue_items(request.app[DESK], page.staff, False))
 
 
-async def _live(request: web.Request, fingerprint: Callable[[], Awaitable[str]],
+async def _live(request: web.Request, view: str, topics: set[str], fingerprint: Callable[[], Awaitable[str]],
                 render: Callable[[], Awaitable[str]]) -> web.StreamResponse:
-    """A server-sent event stream: an `update` with fresh HTML whenever `fingerprint()` changes."""
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
-                                           "X-Accel-Buffering": "no"})
+    """A server-sent event stream: an `update` with fresh HTML whenever `fingerprint()` changes, looked
+    at once at the start and then only when one of `topics` is announced (`gateway.live`)."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                           "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
     await response.prepare(request)
     closing = request.app[CLOSING]
     seen = request.headers.get("Last-Event-ID", "")
-    idle = 0
+    closed = asyncio.ensure_future(closing.wait())
     try:
-        while not closing.is_set():
-            version = await fingerprint()
-            if version != seen:
-                seen = version
-                payload = json.dumps({"version": version, "html": await render()}, ensure_ascii=False)
-                await response.write(f"event: update\nid: {version}\ndata: {payload}\n\n".encode())
-                idle = 0
-            elif (idle := idle + 1) >= 15:
-                await response.write(b": keep-alive\n\n")
-                idle = 0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(closing.wait(), LIVE_INTERVAL)
+        with request.app[LIVE].watching(topics) as changed:
+            changed.set()
+            while not closing.is_set():
+                if changed.is_set():
+                    changed.clear()
+                    LIVE_CHECKS.labels(view).inc()
+                    version = await fingerprint()
+                    if version != seen:
+                        seen = version
+                        payload = json.dumps({"version": version, "html": await render()}, ensure_ascii=False)
+                        await response.write(f"event: update\nid: {version}\ndata: {payload}\n\n".encode())
+                    continue
+                woken = asyncio.ensure_future(changed.wait())
+                done, _ = await asyncio.wait({woken, closed}, timeout=KEEP_ALIVE_SECONDS,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                if not done:
+                    await response.write(b": keep-alive\n\n")
     except (ConnectionResetError, asyncio.CancelledError):
         pass
+    finally:
+        closed.cancel()
     return response
 
 
@@ -291,7 +301,7 @@ async def queue_events(request: web.Request, page: Page) -> web.StreamResponse:
     async def render() -> str:
         return page.fragment("_queue_rows.html", queue=await queue_items(desk, staff, False))
 
-    return await _live(request, fingerprint, render)
+    return await _live(request, "queue", {QUEUE}, fingerprint, render)
 
 
 @signed_in(can_work_conversations, post=True)
@@ -359,7 +369,7 @@ async def conversation_events(request: web.Request, page: Page) -> web.StreamRes
     assert staff is not None
     desk = request.app[DESK]
     conversation_id = _conversation_id(request)
-    await desk.conversation(conversation_id)
+    opened = await desk.conversation(conversation_id)
     store = desk.runtime.store
 
     async def fingerprint() -> str:
@@ -372,7 +382,8 @@ async def conversation_events(request: web.Request, page: Page) -> web.StreamRes
         return page.fragment("_transcript.html", transcript=[line.to_json() for line in lines], mine=mine,
                              conversation_id=conversation_id)
 
-    return await _live(request, fingerprint, render)
+    topics = {conversation_topic(conversation_id), messages_topic(opened.channel, opened.contact_id)}
+    return await _live(request, "transcript", topics, fingerprint, render)
 
 
 async def form_fields(request: web.Request) -> dict[str, str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.records import OutboundDraft
+from core.records import InboundDraft, OutboundDraft
 from core.store.case_store import CaseStore
 from core.store.transactions import utcnow
 from tests.core.helpers import random_moroccan_mobile, sid
@@ -81,6 +81,46 @@ def test_record_inbound_race_new_contact_many_messages(store: CaseStore) -> None
     results = race(8, lambda _: store.record_inbound("sms", phone, HOTLINE, sid(), "x", utcnow()))
     assert len({r.message_id for r in results}) == 8
     assert len({r.contact_id for r in results}) == 1
+
+
+def test_a_batch_records_each_message_as_one_at_a_time_would(store: CaseStore) -> None:
+    """One group commit holding every case at once: a known and a new sender (twice), a repeat of a
+    stored message, a delivery repeated inside the batch, a message without provider id (twice)."""
+    known, new = random_moroccan_mobile(), random_moroccan_mobile()
+    stored = store.record_inbound("sms", known, HOTLINE, sid(), "earlier", utcnow())
+    store.set_language(stored.contact_id, "fr")
+    repeated = sid()
+    drafts = [
+        InboundDraft("sms", known, HOTLINE, sid(), "one", None),
+        InboundDraft("sms", new, HOTLINE, repeated, "two", None, "Amina"),
+        InboundDraft("sms", new, HOTLINE, repeated, "two", None),
+        InboundDraft("sms", known, HOTLINE, stored_sid := sid(), "three", None),
+        InboundDraft("sms", "0" + new[4:], HOTLINE, None, "four", None),
+        InboundDraft("sms", "0" + new[4:], HOTLINE, None, "four", None),
+    ]
+    store.record_inbound("sms", known, HOTLINE, stored_sid, "three", utcnow())
+    records = store.record_inbound_many(drafts)
+    assert [r.duplicate for r in records] == [False, False, True, True, False, False]
+    assert records[2].message_id == records[1].message_id and not records[2].processed
+    assert len({r.message_id for r in records}) == 5
+    assert {records[i].contact_id for i in (0, 3)} == {stored.contact_id}
+    assert records[0].language == "fr" and records[1].language is None
+    assert {records[i].contact_id for i in (1, 2, 4, 5)} == {records[1].contact_id} != {stored.contact_id}
+    assert store.contact(records[1].contact_id).name == "Amina"
+
+
+def test_a_batch_finishes_a_message_given_twice_once(store: CaseStore) -> None:
+    phone = random_moroccan_mobile()
+    first, second = (store.record_inbound("sms", phone, HOTLINE, sid(), body, utcnow()) for body in ("a", "b"))
+    done = store.finish_inbound_many([
+        (first.message_id, [draft(first.contact_id, "1"), draft(first.contact_id, "2")]),
+        (first.message_id, [draft(first.contact_id, "again")]),
+        (second.message_id, []),
+        (second.message_id, [draft(second.contact_id, "late")]),
+    ])
+    assert done[1] is None and done[3] is None and done[2] == []
+    assert done[0] is not None and len(done[0]) == 2 and done[0][0] < done[0][1]
+    assert store.finish_inbound_many([(first.message_id, [draft(first.contact_id, "3")])]) == [None]
 
 
 def test_telegram_contacts_and_language_and_opt_out(store: CaseStore) -> None:
