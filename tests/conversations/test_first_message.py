@@ -114,15 +114,26 @@ def test_first_message(row: Row) -> None:
     run_row(row)
 
 
-def filed_after(answers: list[str]) -> CaseDraft:
-    """The case a French citizen files by sending `answers`, one a minute."""
-    state, at = session(S.NEW, "fr"), T0
+def filed_after(answers: list[str], language: str = "fr") -> CaseDraft:
+    """The case a citizen files by sending `answers`, one a minute, in a dialogue in `language`."""
+    state, at = session(S.NEW, language), T0
     effects: tuple = ()
     for answer in answers:
         at += timedelta(minutes=1)
         outcome = step(state, UserMessage(answer, at), CTX)
         state, effects = outcome.session, outcome.effects
     return filed(effects).draft
+
+
+@pytest.mark.parametrize(("variety", "lang", "text", "category", "place"), FIRST, ids=[row[0] for row in FIRST])
+def test_a_wrong_guess_in_any_variety_is_changed_at_the_summary_and_filed_as_picked(
+        variety: str, lang: str, text: str, category: str, place: str) -> None:
+    """The citizen meant another category than the one read: 2 (change) at the summary, 1 (the
+    category), their pick from the menu, 1 (send). Their words and place stay as understood."""
+    picked = "roads" if category != "roads" else "water"
+    answers = [text, *([] if place else ["rue 12"]), "0", "2", "1", CATEGORY_KEYS[picked], "1"]
+    draft = filed_after(answers, lang)
+    assert (draft.category, draft.description, draft.location_text) == (picked, text, place or "rue 12")
 
 
 def test_the_wrong_guess_is_filed_with_the_category_the_citizen_picked() -> None:
