@@ -327,12 +327,6 @@ def normalize_url(url: str) -> str:
     return url
 
 
-POSTGRES_ROWS_PER_INSERT = 3
-"""Rows per statement when several are inserted at once on PostgreSQL. psycopg parses a statement's
-placeholders once and keeps the result only for statements of at most 50 parameters; a batch of six
-messages (14 columns each) in one statement was parsed again every time, which cost more than the
-round trips it saved. Three rows stay under the limit, so every page is parsed once and prepared."""
-
 IDLE_PING_SECONDS = 10.0
 """A pooled PostgreSQL connection idle longer than this is pinged before use (one that was just used
 is not: a ping per transaction was a round trip per transaction)."""
@@ -343,7 +337,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        kwargs.setdefault("insertmanyvalues_page_size", POSTGRES_ROWS_PER_INSERT)
         engine = sa.create_engine(url, **kwargs)
         ping_idle_connections(engine)
         return engine
@@ -359,7 +352,6 @@ def make_loop_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """The PostgreSQL engine of one event loop: psycopg's async API under SQLAlchemy's sync one
     (`.sync_engine`), so the store's code runs unchanged on the loop, in a greenlet
     (`gateway.runtime.Runtime.db`), and waits for the server without a thread."""
-    kwargs.setdefault("insertmanyvalues_page_size", POSTGRES_ROWS_PER_INSERT)
     engine = create_async_engine(normalize_url(url), **kwargs)
     ping_idle_connections(engine.sync_engine)
     return engine

@@ -6,7 +6,8 @@ its open views of those topics. A view asks the database only when woken, so a q
 query at all, whichever process made the change and whichever serves the view.
 
 Pub/sub delivers at most once: while a process is cut off from Redis it hears nothing, so on every
-(re)subscription all its views are woken to look again.
+(re)subscription all its views are woken to look again (Redis confirms each subscription, including
+the ones the client makes again on its own after reconnecting).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class LiveFeed:
         self._watchers: dict[str, set[asyncio.Event]] = {}
         self.subscribed = asyncio.Event()
         """Set while the listener is subscribed (tests wait for it)."""
+        self.subscriptions = 0
+        """How many times Redis confirmed the subscription (once, plus once per reconnection)."""
 
     # -- publishing ------------------------------------------------------------------------------
 
@@ -88,13 +91,16 @@ class LiveFeed:
         failures = 0
         while True:
             try:
-                async with self.client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                async with self.client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
-                    self.subscribed.set()
-                    self._wake_all()
-                    failures = 0
                     async for message in pubsub.listen():
-                        self._heard(message.get("data"))
+                        if message.get("type") == "subscribe":
+                            self.subscribed.set()
+                            self.subscriptions += 1
+                            self._wake_all()
+                            failures = 0
+                        elif message.get("type") == "message":
+                            self._heard(message.get("data"))
             except (RedisError, OSError) as exc:
                 log.warning("live console updates paused until Redis answers again (%s)", exc)
             finally:
@@ -117,21 +123,27 @@ class LiveFeed:
     # -- watching --------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def watching(self, topics: Iterable[str]) -> Iterator[asyncio.Event]:
-        """An event set whenever one of `topics` changes (clear it before looking again)."""
-        event = asyncio.Event()
-        topics = set(topics)
+    def watching(self, topics: Iterable[str]) -> Iterator[Watch]:
+        """A watch of `topics`, whose event is set whenever one of them changes (clear it before
+        looking again); it may `follow` other topics as what it shows moves."""
+        watch = Watch(self)
+        watch.follow(topics)
+        try:
+            yield watch
+        finally:
+            watch.follow(())
+
+    def _register(self, event: asyncio.Event, topics: Iterable[str]) -> None:
         for topic in topics:
             self._watchers.setdefault(topic, set()).add(event)
-        try:
-            yield event
-        finally:
-            for topic in topics:
-                watchers = self._watchers.get(topic)
-                if watchers is not None:
-                    watchers.discard(event)
-                    if not watchers:
-                        del self._watchers[topic]
+
+    def _unregister(self, event: asyncio.Event, topics: Iterable[str]) -> None:
+        for topic in topics:
+            watchers = self._watchers.get(topic)
+            if watchers is not None:
+                watchers.discard(event)
+                if not watchers:
+                    del self._watchers[topic]
 
     def _wake(self, topics: Iterable[str]) -> None:
         for topic in topics:
@@ -142,3 +154,19 @@ class LiveFeed:
         for watchers in self._watchers.values():
             for event in watchers:
                 event.set()
+
+
+class Watch:
+    """What one open view waits on: an event, and the topics that set it."""
+
+    def __init__(self, feed: LiveFeed) -> None:
+        self.feed = feed
+        self.changed = asyncio.Event()
+        self.topics: frozenset[str] = frozenset()
+
+    def follow(self, topics: Iterable[str]) -> None:
+        """Watch `topics` from now on (a transcript whose citizen was merged into another contact)."""
+        wanted = frozenset(topics)
+        self.feed._unregister(self.changed, self.topics - wanted)
+        self.feed._register(self.changed, wanted - self.topics)
+        self.topics = wanted

@@ -29,6 +29,10 @@ from gateway.settings import Settings
 
 T = TypeVar("T")
 
+LOOP_POOL_SIZE = 8
+"""PostgreSQL connections of one process's event loop: its group commits, reads and casework. Calls
+beyond it wait for a connection rather than opening more (PostgreSQL's CPU is shared with us)."""
+
 
 @dataclass
 class Runtime:
@@ -44,17 +48,34 @@ class Runtime:
     _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _loop_engine: AsyncEngine | None = field(default=None, repr=False)
     _loop_engines: Engines | None = field(default=None, repr=False)
+    _in_flight: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
 
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a store call: inline for SQLite (its writes are serialized anyway); for PostgreSQL on
-        the loop it was bound to (`bind_loop`), in a greenlet over psycopg's async API, so waiting
-        for the server costs no thread; from any other loop, on the store's thread pool."""
+        """Run a store call (SQL and nothing else that blocks): inline for SQLite (its writes are
+        serialized anyway); for PostgreSQL on the loop it was bound to (`bind_loop`), in a greenlet
+        over psycopg's async API, so waiting for the server costs no thread; from any other loop, on
+        the store's thread pool. A call once started runs to its end even if its caller is
+        cancelled, as it would on a thread: a write is never cut off between the provider's answer
+        and its record."""
         if self.inline_store:
             return function(*args, **kwargs)
         loop = asyncio.get_running_loop()
-        if self._loop_engine is not None and loop is self._loop:
-            return await greenlet_spawn(self._on_loop_engine, function, args, kwargs)
-        return await loop.run_in_executor(self.executor, partial(function, *args, **kwargs))
+        if self._loop_engine is None or loop is not self._loop:
+            return await loop.run_in_executor(self.executor, partial(function, *args, **kwargs))
+        call = loop.create_task(greenlet_spawn(self._on_loop_engine, function, args, kwargs))
+        self._in_flight.add(call)
+        call.add_done_callback(self._settled)
+        return await asyncio.shield(call)
+
+    def _settled(self, call: asyncio.Task[Any]) -> None:
+        self._in_flight.discard(call)
+        if not call.cancelled():
+            call.exception()  # read here too: a caller cancelled meanwhile no longer awaits it
+
+    async def blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a call that blocks on more than the store (a blocking Redis client, a password hash):
+        always on the thread pool, never on the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, partial(function, *args, **kwargs))
 
     def _on_loop_engine(self, function: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         assert self._loop_engines is not None
@@ -70,11 +91,13 @@ class Runtime:
         if self.inline_store or self._loop_engine is not None:
             return
         self._loop = asyncio.get_running_loop()
-        self._loop_engine = make_loop_engine(self.settings.database_url, pool_size=8, max_overflow=0)
+        self._loop_engine = make_loop_engine(self.settings.database_url, pool_size=LOOP_POOL_SIZE, max_overflow=0)
         self._loop_engines = engines_for(self._loop_engine.sync_engine)
 
-    async def release_loop(self) -> None:
-        """Close the bound loop's engine (on that loop)."""
+    async def release_loop(self, patience: float = 10.0) -> None:
+        """Let the calls under way end (up to `patience` seconds), then close the bound loop's engine."""
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=patience)
         engine, self._loop_engine, self._loop_engines, self._loop = self._loop_engine, None, None, None
         if engine is not None:
             await engine.dispose()

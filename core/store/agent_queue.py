@@ -355,14 +355,16 @@ class QueueMixin(StoreBase):
     def retry_failed(self, message_id: int) -> bool:
         """Put a failed outbound message back in the queue (its attempts start again); False if not failed."""
         with self.write() as conn:
-            result = conn.execute(
+            changed = conn.execute(
                 sa.update(messages)
                 .where(messages.c.id == message_id, messages.c.direction == "out",
                        messages.c.status.in_(("failed", "undelivered")))
                 .values(status="queued", status_rank=0, attempts=0, error_code=None, error_message=None,
                         provider_message_id=None, updated_at=utcnow())
-            )
-        return result.rowcount > 0
+                .returning(messages.c.channel, messages.c.contact_id)
+            ).all()
+            self.touched_messages(conn, changed)
+        return bool(changed)
 
     def outbound_of(self, message_id: int) -> dict[str, Any] | None:
         """An outbound message's channel, contact, addresses and status, or None."""

@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.db import contact_addresses, contacts, metadata
+from core.changes import conversation_changed
+from core.db import contact_addresses, contacts, conversations, metadata
 from core.phones import normalize_phone, strip_channel_prefix
 from core.records import ContactRecord
 from core.store.transactions import PHONE, StoreBase, utcnow
@@ -204,6 +205,8 @@ class ContactsMixin(StoreBase):
                 return "opted_out"
             conn.execute(contact_addresses.delete().where(  # the shared number replaces any other
                 contact_addresses.c.contact_id == me.id, contact_addresses.c.kind == PHONE))
+            moved = conn.execute(sa.select(conversations.c.id).where(conversations.c.contact_id == me.id)).scalars()
+            self.touched(conn, {topic for conversation_id in moved for topic in conversation_changed(conversation_id)})
             for table in metadata.sorted_tables:
                 for fk in table.foreign_keys:
                     if fk.column is contacts.c.id:

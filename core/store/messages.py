@@ -13,7 +13,7 @@ Provider ids are unique per (channel, direction): for Telegram, whose message id
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,16 +122,12 @@ class MessagesMixin(ContactsMixin):
             for index, (draft, contact) in enumerate(zip(drafts, senders, strict=True)):
                 message_id = inserted.get(index)
                 if message_id is None:
-                    records.append(self._repeated_inbound(conn, draft, contact, now))
+                    records.append(self._inbound_alone(conn, draft, contact, now))
                     continue
                 records.append(InboundRecord(message_id=message_id, contact_id=contact.id, duplicate=False,
                                              processed=False, language=contact.language,
                                              opted_out=contact.opted_out))
             return records
-
-    def _touched_rows(self, conn: Connection, rows: Iterable[Any]) -> None:
-        """Name the transcripts that rows of `messages` (their channel and contact) belong to."""
-        self.touched(conn, {messages_topic(row.channel, row.contact_id) for row in rows if row.contact_id is not None})
 
     def _inbound_row(self, draft: InboundDraft, contact: ContactRecord, now: datetime) -> dict[str, Any]:
         return {
@@ -153,27 +149,29 @@ class MessagesMixin(ContactsMixin):
 
     def _insert_inbound(self, conn: Connection, drafts: Sequence[InboundDraft], senders: Sequence[ContactRecord],
                         now: datetime) -> dict[int, int]:
-        """Insert, in one statement, the drafts with a provider id not seen before in the batch: draft
-        index -> message id for those inserted (a provider id already stored inserts nothing). The
-        others (no provider id, or one repeated within the batch) are left to `_repeated_inbound`."""
+        """Insert the drafts in one statement when each has a provider id of its own in the batch (as
+        providers' webhooks do): draft index -> message id for those inserted (a provider id already
+        stored inserts nothing). Otherwise nothing here: `_inbound_alone` records each in turn, so
+        ids still follow the order the messages came in."""
         first: dict[tuple[str, str], int] = {}
         for index, draft in enumerate(drafts):
             if draft.provider_message_id is not None:
                 first.setdefault((draft.channel, draft.provider_message_id), index)
-        if not first:
+        if len(first) < len(drafts):
             return {}
         rows = [self._inbound_row(drafts[index], senders[index], now) for index in first.values()]
-        result = conn.execute(self._inbound_statements.insert_many, rows)
+        result = conn.execute(self.in_pages(self._inbound_statements.insert_many, len(rows[0])), rows)
         return {first[(row.channel, row.provider_message_id)]: row.id for row in result}
 
-    def _repeated_inbound(self, conn: Connection, draft: InboundDraft, contact: ContactRecord,
+    def _inbound_alone(self, conn: Connection, draft: InboundDraft, contact: ContactRecord,
                           now: datetime) -> InboundRecord:
-        """A draft `_insert_inbound` left: the message it repeats, or (without a provider id) a new one."""
-        if draft.provider_message_id is not None:
+        """A draft `_insert_inbound` did not insert, recorded alone: a new message, else (its provider
+        id is taken) the message it repeats."""
+        row = conn.execute(self._inbound_statements.insert, self._inbound_row(draft, contact, now)).first()
+        if row is None and draft.provider_message_id is not None:
             existing = self._existing_inbound(conn, draft.channel, draft.provider_message_id)
             if existing is not None:
                 return existing
-        row = conn.execute(self._inbound_statements.insert, self._inbound_row(draft, contact, now)).first()
         if row is None:  # pragma: no cover - only a provider id can conflict
             raise RuntimeError("inbound message neither inserted nor found")
         return InboundRecord(message_id=row.id, contact_id=contact.id, duplicate=False, processed=False,
@@ -236,12 +234,13 @@ class MessagesMixin(ContactsMixin):
         replayed for ever), `quarantined`, with its error, where supervisors see it."""
         now = utcnow()
         with self.write() as conn:
-            conn.execute(
+            self.touched_messages(conn, conn.execute(
                 sa.update(messages)
                 .where(messages.c.id == message_id, messages.c.direction == "in", messages.c.processed_at.is_(None))
                 .values(status="quarantined", error_code="quarantined", error_message=error[:500],
                         processed_at=now, updated_at=now)
-            )
+                .returning(messages.c.channel, messages.c.contact_id)
+            ))
 
     def quarantined_messages(self, limit: int = 200) -> list[dict[str, Any]]:
         """Messages set aside after failing repeatedly (inbound and outbound), newest first."""
@@ -294,7 +293,7 @@ class MessagesMixin(ContactsMixin):
         if len(rows) == 1:
             return [conn.execute(self._inbound_statements.insert_one, rows[0]).scalar_one()]
         stmt = sa.insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
-        return [row.id for row in conn.execute(stmt, rows)]
+        return [row.id for row in conn.execute(self.in_pages(stmt, len(rows[0])), rows)]
 
     def record_outbound(self, drafts: Sequence[OutboundDraft]) -> list[int]:
         """Record outbound messages (status updates, agent messages, reminders); their ids, in order."""
@@ -331,7 +330,7 @@ class MessagesMixin(ContactsMixin):
                 .values(status="queued", status_rank=0, updated_at=utcnow())
                 .returning(messages.c.channel, messages.c.contact_id)
             )
-            self._touched_rows(conn, result)
+            self.touched_messages(conn, result)
 
     def claim_outbound(self, message_id: int, lease_seconds: float = 60.0) -> OutboundRow | None:
         """Take a queued or retrying message for sending, or one whose claim is older than a lease (its
@@ -375,7 +374,7 @@ class MessagesMixin(ContactsMixin):
         ).first()
         if row is None:
             return None
-        self._touched_rows(conn, [row])
+        self.touched_messages(conn, [row])
         flags = None
         if row.contact_id is not None:
             flags = conn.execute(
@@ -420,7 +419,7 @@ class MessagesMixin(ContactsMixin):
                     )
                     .returning(messages.c.channel, messages.c.contact_id)
                 )
-                self._touched_rows(conn, result)
+                self.touched_messages(conn, result)
         return [None] * len(sent)
 
     def mark_retrying(self, message_id: int, error_code: str | None, error_message: str | None) -> int:
@@ -439,7 +438,7 @@ class MessagesMixin(ContactsMixin):
                 )
                 .returning(messages.c.attempts, messages.c.channel, messages.c.contact_id)
             ).first()
-            self._touched_rows(conn, [row] if row is not None else [])
+            self.touched_messages(conn, [row] if row is not None else [])
         return row.attempts if row is not None else 0
 
     def mark_failed(
@@ -461,7 +460,7 @@ class MessagesMixin(ContactsMixin):
                 )
                 .returning(messages.c.channel, messages.c.contact_id)
             )
-            self._touched_rows(conn, result)
+            self.touched_messages(conn, result)
 
     def apply_delivery_status(
         self, provider_message_id: str, status: str, error_code: str | None = None, channel: str | None = None,
@@ -485,7 +484,7 @@ class MessagesMixin(ContactsMixin):
         with self.write() as conn:
             changed = conn.execute(sa.update(messages).where(*conditions).values(values)
                                    .returning(messages.c.channel, messages.c.contact_id)).all()
-            self._touched_rows(conn, changed)
+            self.touched_messages(conn, changed)
             if opted_out:
                 conn.execute(
                     sa.update(contacts)

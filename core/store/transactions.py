@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from core.changes import messages_topic
 from core.config import Deployment
 
 PHONE = "phone"
@@ -34,6 +35,11 @@ def engines_for(engine: Engine) -> Engines:
 
 
 _TOPICS = "hotline_changed_topics"
+
+PSYCOPG_CACHED_PARAMETERS = 50
+"""psycopg parses a statement's placeholders once and keeps the result only for statements of at most
+this many parameters (`psycopg._queries.MAX_CACHED_STATEMENT_PARAMS`); past it, every execution
+parses again (about 0.5 ms for six 14-column rows, more than the round trips a multi-row insert saves)."""
 
 LOOP_ENGINE: ContextVar[tuple[object, Engines] | None] = ContextVar("loop_engine", default=None)
 """(store, engines) while a store call runs on an event loop in a greenlet (`gateway.runtime.Runtime.db`):
@@ -81,11 +87,12 @@ class StoreBase:
         announced after the commit, so whoever hears of it reads what was written."""
         topics: set[str] = set()
         with self._current().writer.begin() as conn:
-            conn.info[_TOPICS] = topics
+            info = conn.info  # read once: after a lost connection, `conn.info` raises instead
+            info[_TOPICS] = topics
             try:
                 yield conn
             finally:
-                conn.info.pop(_TOPICS, None)
+                info.pop(_TOPICS, None)
         if topics and self.announce is not None:
             self.announce(topics)
 
@@ -96,6 +103,10 @@ class StoreBase:
         if found is not None:
             found.update(topics)
 
+    def touched_messages(self, conn: Connection, rows: Iterable[Any]) -> None:
+        """Name the transcripts that changed rows of `messages` (their `channel`, `contact_id`) are in."""
+        self.touched(conn, {messages_topic(row.channel, row.contact_id) for row in rows if row.contact_id is not None})
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only connection: on PostgreSQL without a transaction (each statement sees what is
@@ -103,6 +114,14 @@ class StoreBase:
         trips a read); on SQLite in a deferred transaction, rolled back at the end."""
         with self._current().reader.connect() as conn:
             yield conn
+
+    def in_pages(self, statement: Any, columns: int) -> Any:
+        """`statement`, executed with many rows of `columns` values: on PostgreSQL in statements of as
+        many rows as psycopg keeps parsed (`PSYCOPG_CACHED_PARAMETERS`), so each page is parsed once
+        and prepared; on SQLite as one statement."""
+        if not self._postgres:
+            return statement
+        return statement.execution_options(insertmanyvalues_page_size=max(1, PSYCOPG_CACHED_PARAMETERS // columns))
 
     def insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT construct (it has `on_conflict_do_nothing`)."""

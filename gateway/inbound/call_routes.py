@@ -165,7 +165,7 @@ class Calls:
         except RedisError:
             first = False
         if first:
-            await self.runtime.db(self.text_reference, call, reference, contact_id, session.language)
+            await self.runtime.blocking(self.text_reference, call, reference, contact_id, session.language)
 
     def text_reference(self, call: Any, reference: str, contact_id: int, language: str | None) -> None:
         """Record the reference as a text to the caller and queue its sending (a blocking call)."""

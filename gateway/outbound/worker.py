@@ -365,6 +365,7 @@ async def serve_worker(settings: Settings, *, burst: bool = False, concurrency: 
         for adapter in runtime.adapters.values():
             with contextlib.suppress(Exception):
                 await adapter.aclose()
+        runtime.store.announce = None
         await feed.aclose()
         await client.aclose()
         await runtime.release_loop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -155,6 +156,28 @@ def test_contact_addresses_carry_todays_phones_and_telegram_ids(fresh_database_u
     finally:
         engine.dispose()
 
+
+
+def test_only_a_connection_idle_past_the_limit_is_pinged(fresh_database_url: str) -> None:
+    """One round trip less per transaction: a connection just given back is used as it is."""
+    if not fresh_database_url.startswith("postgresql"):
+        pytest.skip("SQLite connections are not pinged")
+    engine = sa.create_engine(normalize_url(fresh_database_url), pool_size=1, max_overflow=0)
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda connection: pings.append(connection) or ping(connection)  # type: ignore[method-assign]
+    ping_idle_connections(engine, idle=0.3)
+    try:
+        for _ in range(3):
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        assert pings == [], "a new connection and one used just now"
+        time.sleep(0.4)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        assert len(pings) == 1, "idle past the limit: pinged once"
+    finally:
+        engine.dispose()
 
 
 def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_not_failed(fresh_database_url: str) -> None:

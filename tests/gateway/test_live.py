@@ -10,17 +10,18 @@ import threading
 from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as aioredis
 
 from core.changes import QUEUE, conversation_topic
 from gateway.live import LiveFeed
+from gateway.redis_clients import async_client
 
 
 @pytest.fixture
 async def feeds(redis_url: str) -> AsyncIterator[tuple[LiveFeed, LiveFeed]]:
-    """Two processes' feeds on one Redis and prefix, both listening."""
+    """Two processes' feeds on one Redis and prefix, both listening, on the gateway's own clients
+    (which reconnect, and subscribe again, on their own)."""
     prefix = "live-" + secrets.token_hex(3)
-    clients = [aioredis.Redis.from_url(redis_url) for _ in range(2)]
+    clients = [async_client(redis_url) for _ in range(2)]
     pair = (LiveFeed(clients[0], prefix), LiveFeed(clients[1], prefix))
     listeners = [asyncio.create_task(feed.listen()) for feed in pair]
     await asyncio.wait_for(asyncio.gather(*(feed.subscribed.wait() for feed in pair)), 10)
@@ -43,7 +44,9 @@ async def woken(event: asyncio.Event, within: float = 5.0) -> bool:
 async def test_a_change_announced_by_one_process_wakes_the_matching_views_of_another(
         feeds: tuple[LiveFeed, LiveFeed]) -> None:
     here, there = feeds
-    with here.watching({QUEUE}) as queue, here.watching({conversation_topic(7)}) as other:
+    with here.watching({QUEUE}) as queue_watch, here.watching({conversation_topic(7)}) as other_watch:
+        queue = queue_watch.changed
+        other = other_watch.changed
         queue.clear()
         other.clear()
         there.announce({QUEUE, conversation_topic(8)})
@@ -53,7 +56,8 @@ async def test_a_change_announced_by_one_process_wakes_the_matching_views_of_ano
 
 async def test_a_change_announced_from_another_thread_is_published(feeds: tuple[LiveFeed, LiveFeed]) -> None:
     here, there = feeds
-    with here.watching({QUEUE}) as queue:
+    with here.watching({QUEUE}) as queue_watch:
+        queue = queue_watch.changed
         queue.clear()
         thread = threading.Thread(target=there.announce, args=({QUEUE},))
         thread.start()
@@ -64,7 +68,9 @@ async def test_a_change_announced_from_another_thread_is_published(feeds: tuple[
 async def test_a_process_wakes_its_own_views_at_once_and_skips_its_own_message(
         feeds: tuple[LiveFeed, LiveFeed]) -> None:
     here, there = feeds
-    with here.watching({QUEUE}) as mine, there.watching({QUEUE}) as theirs:
+    with here.watching({QUEUE}) as mine_watch, there.watching({QUEUE}) as theirs_watch:
+        mine = mine_watch.changed
+        theirs = theirs_watch.changed
         mine.clear()
         theirs.clear()
         here.announce({QUEUE})
@@ -77,7 +83,8 @@ async def test_a_process_wakes_its_own_views_at_once_and_skips_its_own_message(
 
 async def test_an_unreadable_message_is_ignored_and_the_feed_goes_on(feeds: tuple[LiveFeed, LiveFeed]) -> None:
     here, there = feeds
-    with here.watching({QUEUE}) as queue:
+    with here.watching({QUEUE}) as queue_watch:
+        queue = queue_watch.changed
         queue.clear()
         for junk in (b"\xff\xfe", b"[1, 2]", b'{"topics": "queue"}', b"null", b'{"from": 1}'):
             await there.client.publish(here.channel, junk)
@@ -90,11 +97,27 @@ async def test_an_unreadable_message_is_ignored_and_the_feed_goes_on(feeds: tupl
 async def test_a_listener_cut_off_from_redis_subscribes_again_and_wakes_every_view(
         feeds: tuple[LiveFeed, LiveFeed]) -> None:
     here, there = feeds
-    with here.watching({conversation_topic(1)}) as view:
+    with here.watching({conversation_topic(1)}) as view_watch:
+        view = view_watch.changed
         view.clear()
+        before = here.subscriptions
         await there.client.client_kill_filter(_type="pubsub")
         assert await woken(view, within=10), "woken to look again: what was said meanwhile was lost"
+        assert here.subscriptions > before
         await asyncio.wait_for(here.subscribed.wait(), 10)
         view.clear()
         there.announce({conversation_topic(1)})
         assert await woken(view)
+
+
+async def test_a_watch_follows_the_topics_it_is_moved_to(feeds: tuple[LiveFeed, LiveFeed]) -> None:
+    here, there = feeds
+    with here.watching({conversation_topic(1)}) as watch:
+        watch.follow({conversation_topic(2)})
+        watch.changed.clear()
+        there.announce({conversation_topic(1)})
+        await asyncio.sleep(0.3)
+        assert not watch.changed.is_set(), "no longer followed"
+        there.announce({conversation_topic(2)})
+        assert await woken(watch.changed)
+    assert not here._watchers, "a watch that ends leaves nothing behind"

@@ -76,7 +76,7 @@ async def post_status(request: web.Request, staff: Staff) -> web.Response:
     if not can_change_status(staff, record.administration_code):
         return error(403, "forbidden", "your role cannot change this case")
     try:
-        change = await runtime.db(
+        change = await runtime.blocking(
             change_status, runtime.store, request.app[SYNC_REDIS], runtime.settings.queue_prefix,
             reference, status, staff.username, note,
         )

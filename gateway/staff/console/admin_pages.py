@@ -57,7 +57,7 @@ async def staff_add(request: web.Request, page: Page) -> web.StreamResponse:
     try:
         if len(password) < 10:
             raise ValueError("a password is at least 10 characters")
-        member = await runtime.db(runtime.store.add_staff, username, role, administration, password)
+        member = await runtime.blocking(runtime.store.add_staff, username, role, administration, password)
     except ValueError as exc:
         return await _staff_page(request, page, 400, page.refusal(_refusal_key(str(exc)), str(exc)), kept)
     await runtime.db(runtime.store.audit, page.staff.id, "staff.add", None,
@@ -96,7 +96,7 @@ async def staff_password(request: web.Request, page: Page) -> web.StreamResponse
     runtime = request.app[RUNTIME]
     password = secrets.token_urlsafe(12)
     try:
-        await runtime.db(runtime.store.set_password, username, password)
+        await runtime.blocking(runtime.store.set_password, username, password)
     except ValueError as exc:
         return await _staff_page(request, page, 404, page.refusal(_refusal_key(str(exc)), str(exc)))
     await runtime.db(runtime.store.audit, page.staff.id, "staff.password_reset", None, {"username": username})

@@ -134,9 +134,10 @@ async def _changeable(request: web.Request, page: Page) -> CaseRecord:
 
 
 async def _act(request: web.Request, page: Page, form_name: str, required: tuple[str, ...],
-               act: Callable[[str, dict[str, str]], Any]) -> web.StreamResponse:
-    """Run a case form's action (`act(reference, form)`, in the store's thread); saved, back to the
-    case; refused, the page again with the refusal next to the form and the input kept."""
+               act: Callable[[str, dict[str, str]], Any], *, blocking: bool = False) -> web.StreamResponse:
+    """Run a case form's action (`act(reference, form)`: a store call, or with `blocking` one that also
+    uses a blocking client, kept off the event loop); saved, back to the case; refused, the page again
+    with the refusal next to the form and the input kept."""
     record = await _changeable(request, page)
     form = {key: value.strip()[:4000] for key, value in (await form_fields(request)).items() if key != "csrf"}
     kept = {"form": form_name, **form}
@@ -145,7 +146,7 @@ async def _act(request: web.Request, page: Page, form_name: str, required: tuple
         return await _case_page(request, page, record.reference, 400, page.t(f"refused_{missing}_required"), kept)
     runtime = request.app[RUNTIME]
     try:
-        await runtime.db(act, record.reference, form)
+        await (runtime.blocking if blocking else runtime.db)(act, record.reference, form)
     except lifecycle.InvalidTransition as exc:
         return await _case_page(request, page, record.reference, 409, page.refusal(exc.key, str(exc)), kept)
     raise redirect(f"/console/cases/{record.reference}", notice="saved")
@@ -158,7 +159,7 @@ async def case_status(request: web.Request, page: Page) -> web.StreamResponse:
     runtime, who = request.app[RUNTIME], page.staff.username
     return await _act(request, page, "status", ("status",), lambda reference, form: change_status(
         runtime.store, request.app[SYNC_REDIS], runtime.settings.queue_prefix, reference, form["status"], who,
-        form.get("note", "")))
+        form.get("note", "")), blocking=True)
 
 
 @signed_in(access.can_list_cases, post=True)

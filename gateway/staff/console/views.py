@@ -251,10 +251,11 @@ async def queue(request: web.Request, page: Page) -> web.StreamResponse:
     return page.render("queue.html", queue=await queue_items(request.app[DESK], page.staff, False))
 
 
-async def _live(request: web.Request, view: str, topics: set[str], fingerprint: Callable[[], Awaitable[str]],
+async def _live(request: web.Request, view: str, look: Callable[[], Awaitable[tuple[str, set[str]]]],
                 render: Callable[[], Awaitable[str]]) -> web.StreamResponse:
-    """A server-sent event stream: an `update` with fresh HTML whenever `fingerprint()` changes, looked
-    at once at the start and then only when one of `topics` is announced (`gateway.live`)."""
+    """A server-sent event stream: an `update` with fresh HTML whenever the version `look()` gives
+    changes. It looks once at the start, then only when one of the topics its last look named is
+    announced (`gateway.live`)."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                            "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
     await response.prepare(request)
@@ -262,13 +263,15 @@ async def _live(request: web.Request, view: str, topics: set[str], fingerprint: 
     seen = request.headers.get("Last-Event-ID", "")
     closed = asyncio.ensure_future(closing.wait())
     try:
-        with request.app[LIVE].watching(topics) as changed:
+        with request.app[LIVE].watching(()) as watch:
+            changed = watch.changed
             changed.set()
             while not closing.is_set():
                 if changed.is_set():
                     changed.clear()
                     LIVE_CHECKS.labels(view).inc()
-                    version = await fingerprint()
+                    version, topics = await look()
+                    watch.follow(topics)
                     if version != seen:
                         seen = version
                         payload = json.dumps({"version": version, "html": await render()}, ensure_ascii=False)
@@ -294,14 +297,14 @@ async def queue_events(request: web.Request, page: Page) -> web.StreamResponse:
     staff = page.staff
     assert staff is not None
 
-    async def fingerprint() -> str:
+    async def look() -> tuple[str, set[str]]:
         store = desk.runtime.store
-        return f"{await desk.db(store.queue_fingerprint)}|{await desk.db(store.agent_load, staff.id)}"
+        return f"{await desk.db(store.queue_fingerprint)}|{await desk.db(store.agent_load, staff.id)}", {QUEUE}
 
     async def render() -> str:
         return page.fragment("_queue_rows.html", queue=await queue_items(desk, staff, False))
 
-    return await _live(request, "queue", {QUEUE}, fingerprint, render)
+    return await _live(request, "queue", look, render)
 
 
 @signed_in(can_work_conversations, post=True)
@@ -369,11 +372,13 @@ async def conversation_events(request: web.Request, page: Page) -> web.StreamRes
     assert staff is not None
     desk = request.app[DESK]
     conversation_id = _conversation_id(request)
-    opened = await desk.conversation(conversation_id)
+    await desk.conversation(conversation_id)
     store = desk.runtime.store
 
-    async def fingerprint() -> str:
-        return await desk.db(store.conversation_fingerprint, conversation_id)
+    async def look() -> tuple[str, set[str]]:
+        current = await desk.conversation(conversation_id)  # its citizen may have been merged meanwhile
+        version = await desk.db(store.conversation_fingerprint, conversation_id)
+        return version, {conversation_topic(conversation_id), messages_topic(current.channel, current.contact_id)}
 
     async def render() -> str:
         current = await desk.conversation(conversation_id)
@@ -382,8 +387,7 @@ async def conversation_events(request: web.Request, page: Page) -> web.StreamRes
         return page.fragment("_transcript.html", transcript=[line.to_json() for line in lines], mine=mine,
                              conversation_id=conversation_id)
 
-    topics = {conversation_topic(conversation_id), messages_topic(opened.channel, opened.contact_id)}
-    return await _live(request, "transcript", topics, fingerprint, render)
+    return await _live(request, "transcript", look, render)
 
 
 async def form_fields(request: web.Request) -> dict[str, str]:

@@ -109,6 +109,15 @@ def test_a_batch_records_each_message_as_one_at_a_time_would(store: CaseStore) -
     assert store.contact(records[1].contact_id).name == "Amina"
 
 
+def test_a_batch_keeps_the_order_the_messages_came_in(store: CaseStore) -> None:
+    """A message without provider id first, then one with: the transcript reads them in that order."""
+    phone = random_moroccan_mobile()
+    records = store.record_inbound_many([InboundDraft("sms", phone, HOTLINE, None, "first", None),
+                                         InboundDraft("sms", phone, HOTLINE, sid(), "second", None),
+                                         InboundDraft("sms", phone, HOTLINE, sid(), "third", None)])
+    assert records[0].message_id < records[1].message_id < records[2].message_id
+
+
 def test_a_batch_finishes_a_message_given_twice_once(store: CaseStore) -> None:
     phone = random_moroccan_mobile()
     first, second = (store.record_inbound("sms", phone, HOTLINE, sid(), body, utcnow()) for body in ("a", "b"))
