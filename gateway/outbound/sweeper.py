@@ -97,10 +97,16 @@ def raise_if_cancelled() -> None:
 
 
 async def stop_task(task: asyncio.Task[None], timeout: float = 5.0) -> None:
-    """Cancel a background task and wait for it, a bounded time: shutdown must not hang on it."""
+    """Cancel a background task and wait for it, a bounded time: shutdown must not hang on it.
+    (`asyncio.wait_for` would not do: past its timeout it cancels again and waits for the task to
+    end, for ever if the task lost the cancellation, as a library's own timeout can make it.)"""
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-        await asyncio.wait_for(task, timeout)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        log.warning("background task %s still running %.0f s after it was stopped; left behind",
+                    task.get_name(), timeout)
+    elif not task.cancelled():
+        task.exception()  # read: it ended on its own, and was logged there if it failed
 
 
 async def sweep_forever(processor: InboundProcessor, policy: SweepPolicy) -> None:
