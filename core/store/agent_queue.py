@@ -15,10 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.changes import conversation_changed
 from core.db import attachments, cases, contact_addresses, contacts, conversations, messages, staff
 from core.store.handoffs import OPEN_CONVERSATION
-from core.store.transactions import PHONE, StoreBase, utcnow
+from core.store.transactions import PHONE, TRANSCRIPT_COLUMNS, StoreBase, utcnow
 
 CLOSED_REASONS = ("handed_back", "closed_by_agent", "waiting_too_long", "abandoned", "called_back")
 
@@ -253,7 +252,7 @@ class QueueMixin(StoreBase):
                        else conversations.c.agent_id == row.agent_id)
                 .values(status="with_agent", agent_id=agent_id, taken_at=now, updated_at=now)
             )
-            self.touched(conn, conversation_changed(conversation_id))
+            self.touched_conversations(conn, [conversation_id])
         return "taken" if result.rowcount else "held"
 
     def finish_conversation(self, conversation_id: int, reason: str, now: datetime | None = None) -> bool:
@@ -267,7 +266,7 @@ class QueueMixin(StoreBase):
                 .where(conversations.c.id == conversation_id, conversations.c.status.in_(OPEN_CONVERSATION))
                 .values(status="closed", closed_reason=reason, closed_at=now, updated_at=now)
             )
-            self.touched(conn, conversation_changed(conversation_id))
+            self.touched_conversations(conn, [conversation_id])
         return result.rowcount > 0
 
     def serves_case(self, agent_id: int, case_id: int, contact_id: int | None) -> bool:
@@ -288,7 +287,7 @@ class QueueMixin(StoreBase):
             values["case_id"] = case_id
         with self.write() as conn:
             conn.execute(sa.update(conversations).where(conversations.c.id == conversation_id).values(values))
-            self.touched(conn, conversation_changed(conversation_id))
+            self.touched_conversations(conn, [conversation_id])
 
     def citizen_addresses(self, channel: str, contact_id: int) -> tuple[str, str, datetime] | None:
         """(the citizen's address, our number they wrote to, when) from their last message on `channel`."""
@@ -361,7 +360,7 @@ class QueueMixin(StoreBase):
                        messages.c.status.in_(("failed", "undelivered")))
                 .values(status="queued", status_rank=0, attempts=0, error_code=None, error_message=None,
                         provider_message_id=None, updated_at=utcnow())
-                .returning(messages.c.channel, messages.c.contact_id)
+                .returning(*TRANSCRIPT_COLUMNS)
             ).all()
             self.touched_messages(conn, changed)
         return bool(changed)
@@ -397,11 +396,8 @@ class QueueMixin(StoreBase):
             ).first()
         return f"{row[0]}|{row[1]}|{row[2]}" if row is not None else ""
 
-    def conversation_fingerprint(self, conversation_id: int) -> str:
-        """Changes whenever the conversation or its messages (and their delivery) change."""
-        item = self.conversation(conversation_id)
-        if item is None:
-            return ""
+    def conversation_fingerprint(self, item: Conversation) -> str:
+        """Changes whenever the conversation (as read) or its messages (and their delivery) change."""
         with self.read() as conn:
             row = conn.execute(
                 sa.select(sa.func.count(), sa.func.max(messages.c.id), sa.func.max(messages.c.updated_at))

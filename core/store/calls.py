@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.changes import conversation_changed
 from core.db import attachments, case_events, conversations
 from core.store.cases import event_values
 from core.store.handoffs import HandoffsMixin
@@ -37,7 +36,7 @@ class CallsMixin(HandoffsMixin):
             values["reason"] = reason[:64]
         with self.write() as conn:
             conn.execute(sa.update(conversations).where(conversations.c.id == conversation_id).values(values))
-            self.touched(conn, conversation_changed(conversation_id))
+            self.touched_conversations(conn, [conversation_id])
         return conversation_id
 
     def collected(self, conversation_id: int) -> tuple[str, str, dict[str, Any]] | None:

@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.changes import conversation_changed
 from core.db import contact_addresses, contacts, conversations, metadata
 from core.phones import normalize_phone, strip_channel_prefix
 from core.records import ContactRecord
@@ -206,7 +205,7 @@ class ContactsMixin(StoreBase):
             conn.execute(contact_addresses.delete().where(  # the shared number replaces any other
                 contact_addresses.c.contact_id == me.id, contact_addresses.c.kind == PHONE))
             moved = conn.execute(sa.select(conversations.c.id).where(conversations.c.contact_id == me.id)).scalars()
-            self.touched(conn, {topic for conversation_id in moved for topic in conversation_changed(conversation_id)})
+            self.touched_conversations(conn, moved)
             for table in metadata.sorted_tables:
                 for fk in table.foreign_keys:
                     if fk.column is contacts.c.id:

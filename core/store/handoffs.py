@@ -6,7 +6,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from core.changes import conversation_changed
 from core.db import conversations
 from core.store.transactions import StoreBase, utcnow
 
@@ -35,7 +34,7 @@ class HandoffsMixin(StoreBase):
             ).scalar()
             if existing is not None:
                 conn.execute(sa.update(conversations).where(conversations.c.id == existing).values(updated_at=now))
-                self.touched(conn, conversation_changed(existing))
+                self.touched_conversations(conn, [existing])
                 return existing
             opened = conn.execute(
                 sa.insert(conversations)
@@ -49,7 +48,7 @@ class HandoffsMixin(StoreBase):
                 )
                 .returning(conversations.c.id)
             ).scalar_one()
-            self.touched(conn, conversation_changed(opened))
+            self.touched_conversations(conn, [opened])
             return opened
 
     def set_conversation_status(self, conversation_id: int, status: str, now: datetime | None = None) -> bool:
@@ -62,7 +61,7 @@ class HandoffsMixin(StoreBase):
                 .where(conversations.c.id == conversation_id)
                 .values(status=status, updated_at=now or utcnow())
             )
-            self.touched(conn, conversation_changed(conversation_id))
+            self.touched_conversations(conn, [conversation_id])
         return result.rowcount > 0
 
     def open_conversation(self, channel: str, contact_id: int) -> tuple[int, str] | None:

@@ -32,7 +32,7 @@ from core.records import (
     StaleOutbound,
 )
 from core.store.contacts import ContactsMixin
-from core.store.transactions import StoreBase, utcnow
+from core.store.transactions import TRANSCRIPT_COLUMNS, StoreBase, utcnow
 
 STATUS_RANK: dict[str, int] = {
     "received": 0,
@@ -118,16 +118,9 @@ class MessagesMixin(ContactsMixin):
             inserted = self._insert_inbound(conn, drafts, senders, now)
             self.touched(conn, {messages_topic(draft.channel, contact.id)
                                 for draft, contact in zip(drafts, senders, strict=True)})
-            records: list[InboundRecord] = []
-            for index, (draft, contact) in enumerate(zip(drafts, senders, strict=True)):
-                message_id = inserted.get(index)
-                if message_id is None:
-                    records.append(self._inbound_alone(conn, draft, contact, now))
-                    continue
-                records.append(InboundRecord(message_id=message_id, contact_id=contact.id, duplicate=False,
-                                             processed=False, language=contact.language,
-                                             opted_out=contact.opted_out))
-            return records
+            return [_new_inbound(inserted[index], contact) if index in inserted
+                    else self._inbound_alone(conn, draft, contact, now)
+                    for index, (draft, contact) in enumerate(zip(drafts, senders, strict=True))]
 
     def _inbound_row(self, draft: InboundDraft, contact: ContactRecord, now: datetime) -> dict[str, Any]:
         return {
@@ -153,18 +146,16 @@ class MessagesMixin(ContactsMixin):
         providers' webhooks do): draft index -> message id for those inserted (a provider id already
         stored inserts nothing). Otherwise nothing here: `_inbound_alone` records each in turn, so
         ids still follow the order the messages came in."""
-        first: dict[tuple[str, str], int] = {}
-        for index, draft in enumerate(drafts):
-            if draft.provider_message_id is not None:
-                first.setdefault((draft.channel, draft.provider_message_id), index)
-        if len(first) < len(drafts):
+        position = {(draft.channel, draft.provider_message_id): index for index, draft in enumerate(drafts)
+                    if draft.provider_message_id is not None}
+        if len(position) < len(drafts):
             return {}
-        rows = [self._inbound_row(drafts[index], senders[index], now) for index in first.values()]
-        result = conn.execute(self.in_pages(self._inbound_statements.insert_many, len(rows[0])), rows)
-        return {first[(row.channel, row.provider_message_id)]: row.id for row in result}
+        rows = [self._inbound_row(draft, contact, now) for draft, contact in zip(drafts, senders, strict=True)]
+        result = conn.execute(self.in_pages(self._inbound_statements.insert, len(rows[0])), rows)
+        return {position[(row.channel, row.provider_message_id)]: row.id for row in result}
 
     def _inbound_alone(self, conn: Connection, draft: InboundDraft, contact: ContactRecord,
-                          now: datetime) -> InboundRecord:
+                       now: datetime) -> InboundRecord:
         """A draft `_insert_inbound` did not insert, recorded alone: a new message, else (its provider
         id is taken) the message it repeats."""
         row = conn.execute(self._inbound_statements.insert, self._inbound_row(draft, contact, now)).first()
@@ -174,8 +165,7 @@ class MessagesMixin(ContactsMixin):
                 return existing
         if row is None:  # pragma: no cover - only a provider id can conflict
             raise RuntimeError("inbound message neither inserted nor found")
-        return InboundRecord(message_id=row.id, contact_id=contact.id, duplicate=False, processed=False,
-                             language=contact.language, opted_out=contact.opted_out)
+        return _new_inbound(row.id, contact)
 
     def finish_inbound(self, message_id: int, replies: Sequence[OutboundDraft] = ()) -> list[int]:
         """Mark an inbound message processed and record its replies, once: a second call records nothing."""
@@ -239,7 +229,7 @@ class MessagesMixin(ContactsMixin):
                 .where(messages.c.id == message_id, messages.c.direction == "in", messages.c.processed_at.is_(None))
                 .values(status="quarantined", error_code="quarantined", error_message=error[:500],
                         processed_at=now, updated_at=now)
-                .returning(messages.c.channel, messages.c.contact_id)
+                .returning(*TRANSCRIPT_COLUMNS)
             ))
 
     def quarantined_messages(self, limit: int = 200) -> list[dict[str, Any]]:
@@ -328,7 +318,7 @@ class MessagesMixin(ContactsMixin):
                 sa.update(messages)
                 .where(messages.c.id == message_id, messages.c.status == "sending")
                 .values(status="queued", status_rank=0, updated_at=utcnow())
-                .returning(messages.c.channel, messages.c.contact_id)
+                .returning(*TRANSCRIPT_COLUMNS)
             )
             self.touched_messages(conn, result)
 
@@ -417,7 +407,7 @@ class MessagesMixin(ContactsMixin):
                         error_message=None,
                         updated_at=now,
                     )
-                    .returning(messages.c.channel, messages.c.contact_id)
+                    .returning(*TRANSCRIPT_COLUMNS)
                 )
                 self.touched_messages(conn, result)
         return [None] * len(sent)
@@ -436,7 +426,7 @@ class MessagesMixin(ContactsMixin):
                     error_message=error_message,
                     updated_at=utcnow(),
                 )
-                .returning(messages.c.attempts, messages.c.channel, messages.c.contact_id)
+                .returning(messages.c.attempts, *TRANSCRIPT_COLUMNS)
             ).first()
             self.touched_messages(conn, [row] if row is not None else [])
         return row.attempts if row is not None else 0
@@ -458,7 +448,7 @@ class MessagesMixin(ContactsMixin):
                     error_message=error_message,
                     updated_at=utcnow(),
                 )
-                .returning(messages.c.channel, messages.c.contact_id)
+                .returning(*TRANSCRIPT_COLUMNS)
             )
             self.touched_messages(conn, result)
 
@@ -483,7 +473,7 @@ class MessagesMixin(ContactsMixin):
             values["error_code"] = _code(error_code)
         with self.write() as conn:
             changed = conn.execute(sa.update(messages).where(*conditions).values(values)
-                                   .returning(messages.c.channel, messages.c.contact_id)).all()
+                                   .returning(*TRANSCRIPT_COLUMNS)).all()
             self.touched_messages(conn, changed)
             if opted_out:
                 conn.execute(
@@ -517,6 +507,12 @@ def _code(error_code: Any) -> str | None:
     return None if error_code in (None, "") else str(error_code)[:32]
 
 
+def _new_inbound(message_id: int, contact: ContactRecord) -> InboundRecord:
+    """A message just recorded, from its sender as the store knows them."""
+    return InboundRecord(message_id=message_id, contact_id=contact.id, duplicate=False, processed=False,
+                         language=contact.language, opted_out=contact.opted_out)
+
+
 class _InboundStatements:
     """The inbound path's statements, built once per store: SQLAlchemy then reuses their compiled form
     instead of rebuilding and re-keying them for every message."""
@@ -532,8 +528,7 @@ class _InboundStatements:
                 messages.c.provider_message_id == sa.bindparam("provider_message_id"),
             )
         )
-        self.insert = store.insert(messages).on_conflict_do_nothing().returning(messages.c.id)
-        self.insert_many = store.insert(messages).on_conflict_do_nothing().returning(
+        self.insert = store.insert(messages).on_conflict_do_nothing().returning(
             messages.c.id, messages.c.channel, messages.c.provider_message_id)
         self.insert_one = sa.insert(messages).returning(messages.c.id)
         self.finish = (

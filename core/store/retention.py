@@ -19,10 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.changes import conversation_changed
 from core.db import attachments, case_events, cases, contact_addresses, contacts, conversations, messages
 from core.store.contacts import ContactsMixin
-from core.store.transactions import utcnow
+from core.store.transactions import TRANSCRIPT_COLUMNS, utcnow
 
 ERASED = "erased"
 
@@ -89,7 +88,7 @@ class RetentionMixin(ContactsMixin):
             path=None, source_url=None, sha256=None, lat=None, lon=None, status=ERASED))
         self.touched_messages(conn, conn.execute(sa.update(messages).where(which).values(
             body="", payload=None, sender="", recipient="", error_message=None, updated_at=utcnow())
-            .returning(messages.c.channel, messages.c.contact_id)))
+            .returning(*TRANSCRIPT_COLUMNS)))
         return files
 
     def _erase_contact(self, conn: Connection, contact_id: int, now: datetime) -> list[tuple[str, str]]:
@@ -99,7 +98,7 @@ class RetentionMixin(ContactsMixin):
             .where(contact_addresses.c.contact_id == contact_id))]
         erased = conn.execute(sa.update(conversations).where(conversations.c.contact_id == contact_id)
                               .values(collected=None, updated_at=now).returning(conversations.c.id)).scalars()
-        self.touched(conn, {topic for conversation_id in erased for topic in conversation_changed(conversation_id)})
+        self.touched_conversations(conn, erased)
         conn.execute(sa.delete(contact_addresses).where(contact_addresses.c.contact_id == contact_id))
         conn.execute(sa.update(contacts).where(contacts.c.id == contact_id).values(
             name="", language=None, updated_at=now))
@@ -113,7 +112,7 @@ class RetentionMixin(ContactsMixin):
             path=None, source_url=None, sha256=None, lat=None, lon=None, status=ERASED))
         self.touched_messages(conn, conn.execute(sa.update(messages).where(messages.c.case_id == case_id).values(
             body="", payload=None, sender="", recipient="", error_message=None, updated_at=now)
-            .returning(messages.c.channel, messages.c.contact_id)))
+            .returning(*TRANSCRIPT_COLUMNS)))
         conn.execute(sa.update(case_events).where(case_events.c.case_id == case_id).values(note=""))
         conn.execute(sa.update(cases).where(cases.c.id == case_id).values(
             contact_id=None, description="", location_text="", lat=None, lon=None, channel_address="",

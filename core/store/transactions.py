@@ -12,11 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.changes import messages_topic
+from core.changes import conversation_changed, messages_topic
 from core.config import Deployment
+from core.db import messages
 
 PHONE = "phone"
 """The address kind of a telephone number (SMS, WhatsApp, calls): E.164."""
+
+TRANSCRIPT_COLUMNS = (messages.c.channel, messages.c.contact_id)
+"""What a changed `messages` row returns so its transcript is named (`StoreBase.touched_messages`)."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,13 @@ class StoreBase:
             found.update(topics)
 
     def touched_messages(self, conn: Connection, rows: Iterable[Any]) -> None:
-        """Name the transcripts that changed rows of `messages` (their `channel`, `contact_id`) are in."""
+        """Name the transcripts that changed rows of `messages` are in (rows with `TRANSCRIPT_COLUMNS`)."""
         self.touched(conn, {messages_topic(row.channel, row.contact_id) for row in rows if row.contact_id is not None})
+
+    def touched_conversations(self, conn: Connection, conversation_ids: Iterable[int]) -> None:
+        """Name the conversations whose rows changed: the queue shows them, and their own pages."""
+        self.touched(conn, {topic for conversation_id in conversation_ids
+                            for topic in conversation_changed(conversation_id)})
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -377,7 +377,7 @@ async def conversation_events(request: web.Request, page: Page) -> web.StreamRes
 
     async def look() -> tuple[str, set[str]]:
         current = await desk.conversation(conversation_id)  # its citizen may have been merged meanwhile
-        version = await desk.db(store.conversation_fingerprint, conversation_id)
+        version = await desk.db(store.conversation_fingerprint, current)
         return version, {conversation_topic(conversation_id), messages_topic(current.channel, current.contact_id)}
 
     async def render() -> str:
