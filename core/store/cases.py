@@ -169,16 +169,12 @@ class CasesMixin(ContactsMixin):
         }
         statements = self._filing_statements
         with self.write() as conn:
-            if source_message_id is not None:
-                existing = conn.execute(statements.by_source, {"source": source_message_id}).first()
-                if existing is not None:
-                    return case_from_row(existing)
             row = None
             for _ in range(_REFERENCE_TRIES):
                 row = conn.execute(statements.insert, {"reference": new_reference(), **values}).first()
                 if row is not None:
                     break
-                if source_message_id is not None:  # a racing replay filed it first
+                if source_message_id is not None:  # a replay: the confirming message filed it before
                     existing = conn.execute(statements.by_source, {"source": source_message_id}).first()
                     if existing is not None:
                         return case_from_row(existing)

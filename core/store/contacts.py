@@ -93,32 +93,32 @@ class ContactsMixin(StoreBase):
 
     def get_or_create_contact_in(
         self, conn: Connection, address: str, address_kind: str, name: str, now: datetime,
-        key: tuple[str, str] | None = None,
     ) -> ContactRecord:
-        """Find or create the contact inside the caller's transaction (safe against a racing insert:
-        the address is unique, so of two new contacts for one address only one keeps it). `key`:
-        its `contact_key`, when the caller has it."""
-        kind, value = key or self.contact_key(address, address_kind)
+        """Find or create the contact inside the caller's transaction."""
+        kind, value = self.contact_key(address, address_kind)
         if not value:
             raise ValueError("empty contact address")
-        found = self._found(conn, kind, value)
-        if found is not None:
-            return found
-        contact_id = conn.execute(contacts.insert().values(
-            name=(name or "")[:200], created_at=now, updated_at=now).returning(contacts.c.id)).scalar_one()
+        return self._found(conn, kind, value) or self.create_contact_in(conn, (kind, value), name, now)
+
+    def create_contact_in(self, conn: Connection, key: tuple[str, str], name: str, now: datetime) -> ContactRecord:
+        """A new contact for the `contact_key` `key`, which was just looked for and not found, inside
+        the caller's transaction (safe against a racing insert: the address is unique, so of two new
+        contacts for one address only one keeps it, and the other request is given that one)."""
+        kind, value = key
+        row = conn.execute(contacts.insert().values(
+            name=(name or "")[:200], created_at=now, updated_at=now).returning(*contacts.c)).one()
         taken = conn.execute(
             self.insert(contact_addresses)
-            .values(contact_id=contact_id, kind=kind, value=value, created_at=now)
+            .values(contact_id=row.id, kind=kind, value=value, created_at=now)
             .on_conflict_do_nothing()
             .returning(contact_addresses.c.id)
         ).first()
         if taken is None:  # a concurrent request created the contact first: use theirs
-            conn.execute(contacts.delete().where(contacts.c.id == contact_id))
+            conn.execute(contacts.delete().where(contacts.c.id == row.id))
             found = self._found(conn, kind, value)
             if found is None:  # pragma: no cover - the conflicting row must exist
                 raise RuntimeError(f"contact {value!r} neither inserted nor found")
             return found
-        row = conn.execute(sa.select(contacts).where(contacts.c.id == contact_id)).one()
         return contact_from_row(row, {kind: value})
 
     def get_or_create_contact(self, address: str, address_kind: str = PHONE, name: str = "") -> ContactRecord:
@@ -139,7 +139,7 @@ class ContactsMixin(StoreBase):
             return contact_from_row(row, addresses_in(conn, row.id)) if row is not None else None
 
     def _update_contact(self, contact_id: int, **values: Any) -> bool:
-        with self.write() as conn:
+        with self.write(one_statement=True) as conn:
             result = conn.execute(
                 sa.update(contacts).where(contacts.c.id == contact_id).values(updated_at=utcnow(), **values)
             )

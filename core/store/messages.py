@@ -52,6 +52,8 @@ STATUS_RANK: dict[str, int] = {
 
 CLAIMABLE = ("queued", "retrying")
 PRIORITIES = ("replies", "bulk")
+INBOUND_RETURNED = (messages.c.id, messages.c.channel, messages.c.provider_message_id)
+"""What an inbound insert returns: the id, and the provider's id to tell which message it is."""
 
 
 def status_rank(status: str) -> int:
@@ -111,9 +113,10 @@ class MessagesMixin(ContactsMixin):
             known = self.contacts_in(conn, {key for key in keys if key[1]})
             senders: list[ContactRecord] = []
             for draft, key in zip(drafts, keys, strict=True):
+                if not key[1]:
+                    raise ValueError("empty contact address")
                 if key not in known:
-                    known[key] = self.get_or_create_contact_in(conn, draft.sender, draft.address_kind,
-                                                               draft.sender_name, now, key)
+                    known[key] = self.create_contact_in(conn, key, draft.sender_name, now)
                 senders.append(known[key])
             inserted = self._insert_inbound(conn, drafts, senders, now)
             self.touched(conn, {messages_topic(draft.channel, contact.id)
@@ -151,8 +154,8 @@ class MessagesMixin(ContactsMixin):
         if len(position) < len(drafts):
             return {}
         rows = [self._inbound_row(draft, contact, now) for draft, contact in zip(drafts, senders, strict=True)]
-        result = conn.execute(self.in_pages(self._inbound_statements.insert, len(rows[0])), rows)
-        return {position[(row.channel, row.provider_message_id)]: row.id for row in result}
+        inserted = self.insert_rows(conn, messages, rows, INBOUND_RETURNED, skip_conflicts=True)
+        return {position[(row.channel, row.provider_message_id)]: row.id for row in inserted}
 
     def _inbound_alone(self, conn: Connection, draft: InboundDraft, contact: ContactRecord,
                        now: datetime) -> InboundRecord:
@@ -282,8 +285,7 @@ class MessagesMixin(ContactsMixin):
             )
         if len(rows) == 1:
             return [conn.execute(self._inbound_statements.insert_one, rows[0]).scalar_one()]
-        stmt = sa.insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
-        return [row.id for row in conn.execute(self.in_pages(stmt, len(rows[0])), rows)]
+        return [row.id for row in self.insert_rows(conn, messages, rows, (messages.c.id,))]
 
     def record_outbound(self, drafts: Sequence[OutboundDraft]) -> list[int]:
         """Record outbound messages (status updates, agent messages, reminders); their ids, in order."""
@@ -528,8 +530,7 @@ class _InboundStatements:
                 messages.c.provider_message_id == sa.bindparam("provider_message_id"),
             )
         )
-        self.insert = store.insert(messages).on_conflict_do_nothing().returning(
-            messages.c.id, messages.c.channel, messages.c.provider_message_id)
+        self.insert = store.insert(messages).on_conflict_do_nothing().returning(*INBOUND_RETURNED)
         self.insert_one = sa.insert(messages).returning(messages.c.id)
         self.finish = (
             sa.update(messages)

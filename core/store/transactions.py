@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,25 +25,24 @@ TRANSCRIPT_COLUMNS = (messages.c.channel, messages.c.contact_id)
 
 @dataclass(frozen=True)
 class Engines:
-    """How one engine is used for reads and for writes."""
+    """How one engine is used for reads, for writes, and for writes of one statement."""
 
     reader: Engine
     writer: Engine
+    single_writer: Engine
 
 
 def engines_for(engine: Engine) -> Engines:
-    """Writes take SQLite's lock at BEGIN (IMMEDIATE); PostgreSQL reads run without a transaction."""
+    """Writes take SQLite's lock at BEGIN (IMMEDIATE); PostgreSQL reads, and writes of one statement
+    (which is a transaction by itself), run without BEGIN and COMMIT."""
     if engine.dialect.name == "sqlite":
-        return Engines(reader=engine, writer=engine.execution_options(sqlite_begin="IMMEDIATE"))
-    return Engines(reader=engine.execution_options(isolation_level="AUTOCOMMIT"), writer=engine)
+        writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+        return Engines(reader=engine, writer=writer, single_writer=writer)
+    unwrapped = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return Engines(reader=unwrapped, writer=engine, single_writer=unwrapped)
 
 
 _TOPICS = "hotline_changed_topics"
-
-PSYCOPG_CACHED_PARAMETERS = 50
-"""psycopg parses a statement's placeholders once and keeps the result only for statements of at most
-this many parameters (`psycopg._queries.MAX_CACHED_STATEMENT_PARAMS`); past it, every execution
-parses again (about 0.5 ms for six 14-column rows, more than the round trips a multi-row insert saves)."""
 
 LOOP_ENGINE: ContextVar[tuple[object, Engines] | None] = ContextVar("loop_engine", default=None)
 """(store, engines) while a store call runs on an event loop in a greenlet (`gateway.runtime.Runtime.db`):
@@ -67,6 +66,7 @@ class StoreBase:
         channels' declaration (`ChannelAdapter.address_kind`), handed in by whoever builds the store."""
         self._postgres = engine.dialect.name == "postgresql"
         self._engines = engines_for(engine)
+        self._unnest_inserts: dict[tuple[Any, ...], _UnnestInsert] = {}
         self.announce: Callable[[set[str]], None] | None = None
         """Called with the topics (`core.changes`) of each write transaction once it committed, from
         whatever thread wrote; it must not block (the gateway's hands them to its loop)."""
@@ -86,11 +86,15 @@ class StoreBase:
         return bound[1] if bound is not None and bound[0] is self else self._engines
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, one_statement: bool = False) -> Iterator[Connection]:
         """A write transaction: committed on success, rolled back on error; what it `touched` is
-        announced after the commit, so whoever hears of it reads what was written."""
+        announced after the commit, so whoever hears of it reads what was written.
+
+        `one_statement`: the block executes a single statement, atomic by itself; on PostgreSQL it
+        then runs without BEGIN and COMMIT, one round trip instead of three."""
         topics: set[str] = set()
-        with self._current().writer.begin() as conn:
+        engines = self._current()
+        with (engines.single_writer if one_statement else engines.writer).begin() as conn:
             info = conn.info  # read once: after a lost connection, `conn.info` raises instead
             info[_TOPICS] = topics
             try:
@@ -124,13 +128,34 @@ class StoreBase:
         with self._current().reader.connect() as conn:
             yield conn
 
-    def in_pages(self, statement: Any, columns: int) -> Any:
-        """`statement`, executed with many rows of `columns` values: on PostgreSQL in statements of as
-        many rows as psycopg keeps parsed (`PSYCOPG_CACHED_PARAMETERS`), so each page is parsed once
-        and prepared; on SQLite as one statement."""
+    def insert_rows(self, conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
+                    returning: Sequence[sa.ColumnElement[Any]], *, skip_conflicts: bool = False) -> list[Any]:
+        """Insert `rows` (each with the same keys) in one statement; the `returning` columns of each
+        row inserted. Without `skip_conflicts`, in the order of `rows`; with it, rows that conflict
+        are left out (and PostgreSQL keeps the order, SQLite not always).
+
+        On PostgreSQL the rows go as one array per column (`INSERT ... SELECT ... FROM unnest(...)`):
+        as many parameters as columns however many rows, so psycopg parses the statement once and
+        prepares it, where a multi-row VALUES of more than 50 parameters is parsed at every execution
+        (about 0.5 ms for six 14-column rows) and its pages were each a round trip."""
+        if not rows:
+            return []
         if not self._postgres:
-            return statement
-        return statement.execution_options(insertmanyvalues_page_size=max(1, PSYCOPG_CACHED_PARAMETERS // columns))
+            statement = self.insert(table)
+            if skip_conflicts:
+                return list(conn.execute(statement.on_conflict_do_nothing().returning(*returning), list(rows)))
+            return list(conn.execute(statement.returning(*returning, sort_by_parameter_order=True), list(rows)))
+        key = (table.name, tuple(rows[0]), tuple(column.key for column in returning), skip_conflicts)
+        unnest = self._unnest_inserts.get(key)
+        if unnest is None:
+            unnest = self._unnest_inserts[key] = _UnnestInsert(table, tuple(rows[0]), returning, skip_conflicts,
+                                                               self.engine.dialect)
+        parameters = {}
+        for index, (name, process) in enumerate(unnest.columns):
+            values = [row[name] for row in rows]
+            parameters[f"p{index}"] = [process(value) for value in values] if process else values
+        # ORDER BY the rows' order made the sequence give them their ids in that order.
+        return sorted(conn.execute(unnest.statement, parameters), key=lambda row: row.id)
 
     def insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT construct (it has `on_conflict_do_nothing`)."""
@@ -145,3 +170,24 @@ class StoreBase:
     def for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
         """`query` locking its rows on PostgreSQL (SQLite's IMMEDIATE transaction already serializes)."""
         return query.with_for_update() if self._postgres else query
+
+
+class _UnnestInsert:
+    """`StoreBase.insert_rows`'s PostgreSQL statement for one table, set of columns and returning
+    list, with each column's bind processing (SQLAlchemy does not apply it to a text statement)."""
+
+    def __init__(self, table: sa.Table, names: tuple[str, ...], returning: Sequence[sa.ColumnElement[Any]],
+                 skip_conflicts: bool, dialect: Any) -> None:
+        if "id" not in {column.key for column in returning}:
+            raise ValueError("an insert of many rows returns their id (its order gives theirs)")
+        columns = [table.c[name] for name in names]
+        self.columns = [(column.name, column.type.dialect_impl(dialect).bind_processor(dialect)) for column in columns]
+        arrays = ", ".join(f"CAST(:p{index} AS {column.type.compile(dialect=dialect)}[])"
+                           for index, column in enumerate(columns))
+        listed = ", ".join(f'"{column.name}"' for column in columns)
+        conflicts = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
+        returned = ", ".join(f'"{column.key}"' for column in returning)
+        self.statement = sa.text(
+            f'INSERT INTO "{table.name}" ({listed}) SELECT {listed} FROM unnest({arrays}) '
+            f"WITH ORDINALITY AS given({listed}, given_order) ORDER BY given_order{conflicts} RETURNING {returned}"
+        ).columns(*returning)
