@@ -4,9 +4,12 @@ Every request is signed as Twilio signs it and shaped like Twilio's inbound SMS.
 its own process(es) on real Redis, once per store (`--stores`: SQLite, and PostgreSQL in a database
 the benchmark makes) and process count asked (`--processes`: `hotline serve --processes N`); the
 same number of requests then goes to a bare aiohttp handler in the same run, for the ratio. After
-each run every citizen must have exactly one case.
+each run every citizen must have exactly one case. With `--rounds N` every configuration is played N
+times, the configurations taking turns, and the medians are printed with PostgreSQL's share of
+SQLite's throughput: on a shared machine one run's figures move by a quarter or more.
 
-    .venv/bin/python bench/sms_load.py --citizens 400 --concurrency 32 --stores sqlite,postgresql --processes 1,2
+    .venv/bin/python bench/sms_load.py --citizens 400 --concurrency 32 --stores sqlite,postgresql \\
+        --processes 1,2 --rounds 3
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
@@ -135,13 +139,43 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def report(label: str, latencies: list[float], wall: float) -> float:
-    """Print one line of figures; returns messages per second."""
+@dataclass(frozen=True)
+class Figures:
+    """One run's figures (latencies in ms; CPU per message in µs, where measured)."""
+
+    rate: float
+    p50: float
+    p95: float
+    p99: float
+    cpu_us: float | None = None
+
+
+def report(label: str, latencies: list[float], wall: float) -> Figures:
+    """Print one line of figures and return them."""
     rate = len(latencies) / wall
+    figures = Figures(rate, *(percentile(latencies, share) * 1000 for share in (0.50, 0.95, 0.99)))
     print(f"{label:<28} {len(latencies):>7} msgs {wall:7.2f} s {rate:9.0f} msg/s   "
-          f"p50 {percentile(latencies, 0.50) * 1000:6.2f} ms  p95 {percentile(latencies, 0.95) * 1000:6.2f} ms  "
-          f"p99 {percentile(latencies, 0.99) * 1000:6.2f} ms  mean {statistics.fmean(latencies) * 1000:6.2f} ms")
-    return rate
+          f"p50 {figures.p50:6.2f} ms  p95 {figures.p95:6.2f} ms  "
+          f"p99 {figures.p99:6.2f} ms  mean {statistics.fmean(latencies) * 1000:6.2f} ms")
+    return figures
+
+
+def summary(runs: dict[str, list[Figures]]) -> None:
+    """The median of each configuration's runs, and PostgreSQL's throughput as a share of SQLite's
+    for each process count."""
+    print(f"medians of {max(len(found) for found in runs.values())} rounds:")
+    medians = {}
+    for label, found in runs.items():
+        cpu = [f.cpu_us for f in found if f.cpu_us is not None]
+        medians[label] = statistics.median(f.rate for f in found)
+        p50, p95, p99 = (statistics.median(getattr(f, name) for f in found) for name in ("p50", "p95", "p99"))
+        print(f"{label:<28} {medians[label]:9.0f} msg/s   p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  p99 {p99:6.2f} ms"
+              + (f"  CPU per message {statistics.median(cpu):.0f} us" if cpu else ""))
+    for label, rate in medians.items():
+        if label.startswith("postgresql, "):
+            sqlite = medians.get(label.replace("postgresql, ", "sqlite, ", 1))
+            if sqlite:
+                print(f"{label}: {rate / sqlite * 100:.0f} % of SQLite's throughput")
 
 
 def fresh_postgres(server_url: str, name: str) -> str:
@@ -168,7 +202,7 @@ def one_case_each(database_url: str, numbers: list[str]) -> dict[str, int]:
     return {n: counts.get(n, 0) for n in numbers if counts.get(n, 0) != 1}
 
 
-def measure(label: str, database_url: str, processes: int, redis_url: str, args: argparse.Namespace) -> float:
+def measure(label: str, database_url: str, processes: int, redis_url: str, args: argparse.Namespace) -> Figures:
     """One gateway (`processes` of it on one port) on `database_url`: warm up, play, report, check."""
     env = {**os.environ, "HOTLINE_DATABASE_URL": database_url, "HOTLINE_REDIS_URL": redis_url,
            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "HOTLINE_LOG_LEVEL": "WARNING",
@@ -188,14 +222,14 @@ def measure(label: str, database_url: str, processes: int, redis_url: str, args:
         cpu_before = cpu_seconds(gateway.pid) if processes == 1 else None
         latencies, wall = asyncio.run(play(f"http://127.0.0.1:{port}", measured, args.concurrency, DIALOGUE))
         cpu_after = cpu_seconds(gateway.pid) if processes == 1 else None
-        rate = report(label, latencies, wall)
+        figures = report(label, latencies, wall)
         if cpu_before is not None and cpu_after is not None:
-            per_message = (cpu_after - cpu_before) / len(latencies)
-            print(f"{'':<28} gateway CPU per message: {per_message * 1e6:.0f} us")
+            figures = replace(figures, cpu_us=(cpu_after - cpu_before) / len(latencies) * 1e6)
+            print(f"{'':<28} gateway CPU per message: {figures.cpu_us:.0f} us")
         wrong = one_case_each(database_url, numbers)
         if wrong:
             raise RuntimeError(f"{len(wrong)} citizens do not have exactly one case, e.g. {list(wrong.items())[:3]}")
-        return rate
+        return figures
     finally:
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=30)
@@ -210,6 +244,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=20, help="citizens played first and not counted")
     parser.add_argument("--stores", default="sqlite", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--processes", default="1", help="comma-separated gateway process counts, e.g. 1,2")
+    parser.add_argument("--rounds", type=int, default=1, help="times each configuration is played, taking turns")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="a PostgreSQL server where the benchmark may create its databases")
     args = parser.parse_args()
@@ -226,18 +261,21 @@ def main() -> int:
     print(f"{args.citizens} citizens x {len(DIALOGUE)} messages, {args.concurrency} at a time, "
           f"on {os.cpu_count()} cores")
     try:
-        rates = {}
-        for store in [name.strip() for name in args.stores.split(",") if name.strip()]:
-            for processes in [int(n) for n in args.processes.split(",") if n.strip()]:
-                name = f"hotline_bench_{store}_{processes}"
-                database_url = (fresh_postgres(args.postgres_url, name) if store == "postgresql"
-                                else f"sqlite:///{workdir}/{name}.db")
-                label = f"{store}, {processes} process{'es' if processes > 1 else ''}"
-                rates[label] = measure(label, database_url, processes, redis_url, args)
+        runs: dict[str, list[Figures]] = {}
+        for round_number in range(1, args.rounds + 1):
+            for store in [name.strip() for name in args.stores.split(",") if name.strip()]:
+                for processes in [int(n) for n in args.processes.split(",") if n.strip()]:
+                    name = f"hotline_bench_{store}_{processes}_{round_number}"
+                    database_url = (fresh_postgres(args.postgres_url, name) if store == "postgresql"
+                                    else f"sqlite:///{workdir}/{name}.db")
+                    label = f"{store}, {processes} process{'es' if processes > 1 else ''}"
+                    runs.setdefault(label, []).append(measure(label, database_url, processes, redis_url, args))
         wait_http(f"http://127.0.0.1:{bare_port}/")
         bare_latencies, bare_wall = asyncio.run(play(f"http://127.0.0.1:{bare_port}",
                                                      citizen_numbers(args.citizens), args.concurrency, DIALOGUE))
         report("bare aiohttp handler", bare_latencies, bare_wall)
+        if args.rounds > 1:
+            summary(runs)
         print("check: in every run each citizen has exactly one case")
         return 0
     finally:

@@ -170,6 +170,12 @@ case_events = sa.Table(
     sa.Index("ix_case_events_notified_at", "notified_at"),
 )
 
+UNPROCESSED_INBOUND = sa.text("direction = 'in' AND processed_at IS NULL")
+"""The inbound messages never processed, which the sweeper looks for every few seconds: a partial
+index holds only them, so the look stays cheap in a table of millions of messages."""
+PENDING_ATTACHMENT = sa.text("status = 'pending'")
+"""The attachments still waiting for their download, which the sweeper looks for the same way."""
+
 messages = sa.Table(
     "messages",
     metadata,
@@ -197,6 +203,8 @@ messages = sa.Table(
     sa.Index("ix_messages_status_updated_at", "status", "updated_at"),
     sa.Index("ix_messages_contact_id", "contact_id"),
     sa.Index("ix_messages_case_id", "case_id"),
+    sa.Index("ix_messages_unprocessed_inbound", "created_at", postgresql_where=UNPROCESSED_INBOUND,
+             sqlite_where=UNPROCESSED_INBOUND),
 )
 
 attachments = sa.Table(
@@ -218,6 +226,7 @@ attachments = sa.Table(
     sa.Column("lon", sa.Float, nullable=True),
     sa.Index("ix_attachments_case_id", "case_id"),
     sa.Index("ix_attachments_message_id", "message_id"),
+    sa.Index("ix_attachments_pending", "id", postgresql_where=PENDING_ATTACHMENT, sqlite_where=PENDING_ATTACHMENT),
 )
 
 conversations = sa.Table(

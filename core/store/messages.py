@@ -103,18 +103,55 @@ class MessagesMixin(ContactsMixin):
         return self.record_inbound_many([draft])[0]
 
     def record_inbound_many(self, drafts: Sequence[InboundDraft]) -> list[InboundRecord]:
-        """Record several inbound messages in one transaction (a group commit of concurrent requests):
-        their senders looked up in one statement and the messages inserted in one, so a batch costs
-        about as many round trips as one message. The insert comes first (`ON CONFLICT DO NOTHING`):
-        a repeated delivery is the rare case, so it alone pays for a lookup of what it repeats."""
+        """Record several inbound messages (a group commit of concurrent requests), each with its
+        sender, found or created. On PostgreSQL in one statement (`_record_in_one_statement`); what
+        it leaves (a sender another request was creating, a repeated delivery), and everything on
+        SQLite, in one transaction (`_record_in_transaction`)."""
         now = utcnow()
         keys = [self.contact_key(draft.sender, draft.address_kind) for draft in drafts]
+        if any(not value for _, value in keys):
+            raise ValueError("empty contact address")
+        recorded = self._record_in_one_statement(drafts, keys, now) if self._postgres else {}
+        rest = [index for index in range(len(drafts)) if index not in recorded]
+        if rest:
+            recorded.update(zip(rest, self._record_in_transaction(
+                [drafts[index] for index in rest], [keys[index] for index in rest], now), strict=True))
+        return [recorded[index] for index in range(len(drafts))]
+
+    def _record_in_one_statement(self, drafts: Sequence[InboundDraft], keys: Sequence[tuple[str, str]],
+                                 now: datetime) -> dict[int, InboundRecord]:
+        """Draft index -> record for the drafts `_InboundStatements.record_all` recorded: senders
+        looked up, new ones created and the messages inserted in one statement, a transaction by
+        itself (one round trip where BEGIN, a lookup, an insert per new sender and its address, the
+        messages' insert and COMMIT were five or more). Nothing when a draft has no provider id of
+        its own in the batch: those are recorded one by one, in the order they came."""
+        position = {(draft.channel, draft.provider_message_id): index for index, draft in enumerate(drafts)
+                    if draft.provider_message_id is not None}
+        if len(position) < len(drafts):
+            return {}
+        statements = self._inbound_statements
+        parameters = {
+            **statements.inbound.parameters([_inbound_row(draft, now) for draft in drafts]),
+            "known_kind": [kind for kind, _ in keys], "known_value": [value for _, value in keys],
+            "sender_name": [(draft.sender_name or "")[:200] for draft in drafts], "now": now,
+        }
+        with self.write(one_statement=True) as conn:
+            found = conn.execute(statements.record_all, parameters).all()
+            self.touched(conn, {messages_topic(row.channel, row.contact_id) for row in found})
+        return {position[(row.channel, row.provider_message_id)]: InboundRecord(
+            message_id=row.id, contact_id=row.contact_id, duplicate=False, processed=False,
+            language=row.language, opted_out=bool(row.opted_out)) for row in found}
+
+    def _record_in_transaction(self, drafts: Sequence[InboundDraft], keys: Sequence[tuple[str, str]],
+                               now: datetime) -> list[InboundRecord]:
+        """The drafts recorded in one transaction: their senders looked up in one statement and the
+        messages inserted in one, so a batch costs about as many round trips as one message. The
+        insert comes first (`ON CONFLICT DO NOTHING`): a repeated delivery is the rare case, so it
+        alone pays for a lookup of what it repeats."""
         with self.write() as conn:
-            known = self.contacts_in(conn, {key for key in keys if key[1]})
+            known = self.contacts_in(conn, set(keys))
             senders: list[ContactRecord] = []
             for draft, key in zip(drafts, keys, strict=True):
-                if not key[1]:
-                    raise ValueError("empty contact address")
                 if key not in known:
                     known[key] = self.create_contact_in(conn, key, draft.sender_name, now)
                 senders.append(known[key])
@@ -124,24 +161,6 @@ class MessagesMixin(ContactsMixin):
             return [_new_inbound(inserted[index], contact) if index in inserted
                     else self._inbound_alone(conn, draft, contact, now)
                     for index, (draft, contact) in enumerate(zip(drafts, senders, strict=True))]
-
-    def _inbound_row(self, draft: InboundDraft, contact: ContactRecord, now: datetime) -> dict[str, Any]:
-        return {
-            "direction": "in",
-            "channel": draft.channel,
-            "contact_id": contact.id,
-            "provider_message_id": draft.provider_message_id,
-            "sender": draft.sender[:64],
-            "recipient": draft.recipient[:64],
-            "body": draft.body,
-            "payload": draft.payload,
-            "status": "received",
-            "status_rank": 0,
-            "attempts": 0,
-            "priority": "replies",
-            "created_at": draft.received_at or now,
-            "updated_at": now,
-        }
 
     def _insert_inbound(self, conn: Connection, drafts: Sequence[InboundDraft], senders: Sequence[ContactRecord],
                         now: datetime) -> dict[int, int]:
@@ -153,7 +172,7 @@ class MessagesMixin(ContactsMixin):
                     if draft.provider_message_id is not None}
         if len(position) < len(drafts):
             return {}
-        rows = [self._inbound_row(draft, contact, now) for draft, contact in zip(drafts, senders, strict=True)]
+        rows = [_inbound_row(draft, now, contact.id) for draft, contact in zip(drafts, senders, strict=True)]
         inserted = self.insert_rows(conn, messages, rows, INBOUND_RETURNED, skip_conflicts=True)
         return {position[(row.channel, row.provider_message_id)]: row.id for row in inserted}
 
@@ -161,7 +180,7 @@ class MessagesMixin(ContactsMixin):
                        now: datetime) -> InboundRecord:
         """A draft `_insert_inbound` did not insert, recorded alone: a new message, else (its provider
         id is taken) the message it repeats."""
-        row = conn.execute(self._inbound_statements.insert, self._inbound_row(draft, contact, now)).first()
+        row = conn.execute(self._inbound_statements.insert, _inbound_row(draft, now, contact.id)).first()
         if row is None and draft.provider_message_id is not None:
             existing = self._existing_inbound(conn, draft.channel, draft.provider_message_id)
             if existing is not None:
@@ -178,6 +197,8 @@ class MessagesMixin(ContactsMixin):
         """`finish_inbound` for several messages in one transaction: the reply ids of each, None for
         a message another process finished first (whose replies are its to give)."""
         now = utcnow()
+        if self._postgres:
+            return self._finish_in_one_statement(items, now)
         with self.write() as conn:
             finished = set(conn.execute(self._inbound_statements.finish,
                                         {"ids": sorted({message_id for message_id, _ in items}), "now": now}).scalars())
@@ -189,6 +210,28 @@ class MessagesMixin(ContactsMixin):
                 conn, [draft for (_, replies), own in zip(items, mine, strict=True) if own for draft in replies], now))
         return [[next(reply_ids) for _ in replies] if own else None
                 for (_, replies), own in zip(items, mine, strict=True)]
+
+    def _finish_in_one_statement(self, items: Sequence[tuple[int, Sequence[OutboundDraft]]],
+                                 now: datetime) -> list[list[int] | None]:
+        """`finish_inbound_many` on PostgreSQL: the update and the replies' insert in one statement
+        (`_InboundStatements.finish_with_replies`), which is a transaction by itself: one round trip
+        for the batch where BEGIN, two statements and COMMIT were four."""
+        first: dict[int, int] = {}  # a message given twice in one batch is finished by the first
+        for index, (message_id, _) in enumerate(items):
+            first.setdefault(message_id, index)
+        given = [(message_id, _outbound_row(draft, now)) for index, (message_id, replies) in enumerate(items)
+                 if first[message_id] == index for draft in replies]
+        statements = self._inbound_statements
+        parameters = {**statements.replies.parameters([row for _, row in given]),
+                      "reply_to": [message_id for message_id, _ in given], "ids": sorted(first), "now": now}
+        with self.write(one_statement=True) as conn:
+            found = conn.execute(statements.finish_with_replies, parameters).all()
+            replies = sorted((row for row in found if row.what == "reply"), key=lambda row: row.id)
+            self.touched_messages(conn, replies)
+        finished = {row.id for row in found if row.what == "finished"}
+        reply_ids = iter(row.id for row in replies)
+        return [[next(reply_ids) for _ in replies_of] if first[message_id] == index and message_id in finished
+                else None for index, (message_id, replies_of) in enumerate(items)]
 
     def pending_inbound(self, older_than: datetime, limit: int = 100) -> list[PendingInbound]:
         """Inbound messages recorded before `older_than` and never processed, oldest first."""
@@ -259,30 +302,7 @@ class MessagesMixin(ContactsMixin):
         if not drafts:
             return []
         self.touched(conn, {messages_topic(d.channel, d.contact_id) for d in drafts if d.contact_id is not None})
-        rows = []
-        for draft in drafts:
-            if draft.priority not in PRIORITIES:
-                raise ValueError(f"unknown priority {draft.priority!r} (expected one of {PRIORITIES})")
-            rows.append(
-                {
-                    "direction": "out",
-                    "channel": draft.channel,
-                    "contact_id": draft.contact_id,
-                    "case_id": draft.case_id,
-                    "provider_message_id": None,
-                    "sender": draft.sender[:64],
-                    "recipient": draft.recipient[:64],
-                    "body": draft.body,
-                    "payload": draft.payload,
-                    "status": draft.status,
-                    "status_rank": status_rank(draft.status),
-                    "attempts": 0,
-                    "priority": draft.priority,
-                    "created_at": now,
-                    "updated_at": now,
-                    "processed_at": None,
-                }
-            )
+        rows = [_outbound_row(draft, now) for draft in drafts]
         if len(rows) == 1:
             return [conn.execute(self._inbound_statements.insert_one, rows[0]).scalar_one()]
         return [row.id for row in self.insert_rows(conn, messages, rows, (messages.c.id,))]
@@ -515,6 +535,110 @@ def _new_inbound(message_id: int, contact: ContactRecord) -> InboundRecord:
                          language=contact.language, opted_out=contact.opted_out)
 
 
+def _inbound_row(draft: InboundDraft, now: datetime, contact_id: int | None = None) -> dict[str, Any]:
+    """The `messages` row of an inbound draft (`INBOUND_COLUMNS`), and its sender's `contact_id` when given."""
+    row = {
+        "direction": "in",
+        "channel": draft.channel,
+        "provider_message_id": draft.provider_message_id,
+        "sender": draft.sender[:64],
+        "recipient": draft.recipient[:64],
+        "body": draft.body,
+        "payload": draft.payload,
+        "status": "received",
+        "status_rank": 0,
+        "attempts": 0,
+        "priority": "replies",
+        "created_at": draft.received_at or now,
+        "updated_at": now,
+    }
+    if contact_id is not None:
+        row["contact_id"] = contact_id
+    return row
+
+
+INBOUND_COLUMNS = ("direction", "channel", "provider_message_id", "sender", "recipient", "body", "payload", "status",
+                   "status_rank", "attempts", "priority", "created_at", "updated_at")
+
+
+OUTBOUND_COLUMNS = ("direction", "channel", "contact_id", "case_id", "provider_message_id", "sender", "recipient",
+                    "body", "payload", "status", "status_rank", "attempts", "priority", "created_at", "updated_at",
+                    "processed_at")
+
+
+def _outbound_row(draft: OutboundDraft, now: datetime) -> dict[str, Any]:
+    """The `messages` row of an outbound draft (`OUTBOUND_COLUMNS`)."""
+    if draft.priority not in PRIORITIES:
+        raise ValueError(f"unknown priority {draft.priority!r} (expected one of {PRIORITIES})")
+    return {
+        "direction": "out",
+        "channel": draft.channel,
+        "contact_id": draft.contact_id,
+        "case_id": draft.case_id,
+        "provider_message_id": None,
+        "sender": draft.sender[:64],
+        "recipient": draft.recipient[:64],
+        "body": draft.body,
+        "payload": draft.payload,
+        "status": draft.status,
+        "status_rank": status_rank(draft.status),
+        "attempts": 0,
+        "priority": draft.priority,
+        "created_at": now,
+        "updated_at": now,
+        "processed_at": None,
+    }
+
+
+_RECORD_ALL = """
+WITH given AS MATERIALIZED (
+  SELECT * FROM unnest({arrays}, CAST(:known_kind AS VARCHAR[]), CAST(:known_value AS VARCHAR[]),
+                       CAST(:sender_name AS VARCHAR[]))
+  WITH ORDINALITY AS given({listed}, known_kind, known_value, sender_name, given_order)
+),
+fresh AS MATERIALIZED (
+  SELECT nextval(pg_get_serial_sequence('contacts', 'id')) AS contact_id, kind, value, name FROM (
+    SELECT DISTINCT ON (known_kind, known_value) known_kind AS kind, known_value AS value, sender_name AS name
+    FROM given
+    WHERE NOT EXISTS (SELECT 1 FROM contact_addresses AS a
+                      WHERE a.kind = given.known_kind AND a.value = given.known_value)
+    ORDER BY known_kind, known_value, given_order
+  ) AS unknown
+),
+new_addresses AS (
+  INSERT INTO contact_addresses (contact_id, kind, value, created_at)
+  SELECT contact_id, kind, value, :now FROM fresh ON CONFLICT DO NOTHING RETURNING contact_id, kind, value
+),
+new_contacts AS (
+  INSERT INTO contacts (id, name, created_at, updated_at)
+  SELECT contact_id, name, :now, :now FROM fresh WHERE contact_id IN (SELECT contact_id FROM new_addresses)
+),
+senders AS (
+  SELECT a.kind, a.value, a.contact_id, c.language, c.opted_out
+  FROM contact_addresses AS a JOIN contacts AS c ON c.id = a.contact_id
+  WHERE (a.kind, a.value) IN (SELECT known_kind, known_value FROM given)
+  UNION ALL
+  SELECT kind, value, contact_id, CAST(NULL AS VARCHAR), false FROM new_addresses
+),
+inserted AS (
+  INSERT INTO messages ({listed}, contact_id)
+  SELECT {taken}, senders.contact_id
+  FROM given JOIN senders ON senders.kind = given.known_kind AND senders.value = given.known_value
+  ORDER BY given.given_order
+  ON CONFLICT DO NOTHING
+  RETURNING id, channel, provider_message_id, contact_id
+)
+SELECT DISTINCT ON (inserted.id) inserted.id, inserted.channel, inserted.provider_message_id, inserted.contact_id,
+       senders.language, senders.opted_out
+FROM inserted JOIN senders ON senders.contact_id = inserted.contact_id
+"""
+"""`MessagesMixin._record_in_one_statement` on PostgreSQL. A sender not yet known gets a contact and
+its address; a sender another request is creating at the same moment (its address conflicts, the
+contact is then not inserted) and a repeated delivery (its provider id conflicts) are not recorded
+here, and go on to the transaction. Foreign keys are checked at the end of the statement, so the
+address may name the contact inserted beside it."""
+
+
 class _InboundStatements:
     """The inbound path's statements, built once per store: SQLAlchemy then reuses their compiled form
     instead of rebuilding and re-keying them for every message."""
@@ -532,6 +656,20 @@ class _InboundStatements:
         )
         self.insert = store.insert(messages).on_conflict_do_nothing().returning(*INBOUND_RETURNED)
         self.insert_one = sa.insert(messages).returning(messages.c.id)
+        if store.engine.dialect.name == "postgresql":
+            self.inbound = store.row_arrays(messages, INBOUND_COLUMNS)
+            self.record_all = sa.text(_RECORD_ALL.format(arrays=self.inbound.arrays, listed=self.inbound.listed,
+                                                         taken=", ".join(f"given.{name}" for name in
+                                                                         self.inbound.listed.split(", "))))
+            self.replies = store.row_arrays(messages, OUTBOUND_COLUMNS)
+            replies = self.replies.insert((messages.c.id, messages.c.channel, messages.c.contact_id),
+                                          beside={"reply_to": "INTEGER"}, where="reply_to IN (SELECT id FROM finished)")
+            self.finish_with_replies = sa.text(
+                "WITH finished AS (UPDATE messages SET processed_at = :now, updated_at = :now "
+                "WHERE id = ANY(CAST(:ids AS INTEGER[])) AND direction = 'in' AND processed_at IS NULL RETURNING id), "
+                f"replies AS ({replies}) "
+                "SELECT 'finished' AS what, id, CAST(NULL AS VARCHAR) AS channel, CAST(NULL AS INTEGER) AS contact_id "
+                "FROM finished UNION ALL SELECT 'reply', id, channel, contact_id FROM replies")
         self.finish = (
             sa.update(messages)
             .where(messages.c.id.in_(sa.bindparam("ids", expanding=True)), messages.c.direction == "in",

@@ -66,7 +66,7 @@ class StoreBase:
         channels' declaration (`ChannelAdapter.address_kind`), handed in by whoever builds the store."""
         self._postgres = engine.dialect.name == "postgresql"
         self._engines = engines_for(engine)
-        self._unnest_inserts: dict[tuple[Any, ...], _UnnestInsert] = {}
+        self._unnest_inserts: dict[tuple[Any, ...], tuple[RowArrays, Any]] = {}
         self.announce: Callable[[set[str]], None] | None = None
         """Called with the topics (`core.changes`) of each write transaction once it committed, from
         whatever thread wrote; it must not block (the gateway's hands them to its loop)."""
@@ -146,16 +146,17 @@ class StoreBase:
                 return list(conn.execute(statement.on_conflict_do_nothing().returning(*returning), list(rows)))
             return list(conn.execute(statement.returning(*returning, sort_by_parameter_order=True), list(rows)))
         key = (table.name, tuple(rows[0]), tuple(column.key for column in returning), skip_conflicts)
-        unnest = self._unnest_inserts.get(key)
-        if unnest is None:
-            unnest = self._unnest_inserts[key] = _UnnestInsert(table, tuple(rows[0]), returning, skip_conflicts,
-                                                               self.engine.dialect)
-        parameters = {}
-        for index, (name, process) in enumerate(unnest.columns):
-            values = [row[name] for row in rows]
-            parameters[f"p{index}"] = [process(value) for value in values] if process else values
-        # ORDER BY the rows' order made the sequence give them their ids in that order.
-        return sorted(conn.execute(unnest.statement, parameters), key=lambda row: row.id)
+        found = self._unnest_inserts.get(key)
+        if found is None:
+            arrays = self.row_arrays(table, tuple(rows[0]))
+            found = self._unnest_inserts[key] = (
+                arrays, sa.text(arrays.insert(returning, skip_conflicts=skip_conflicts)).columns(*returning))
+        arrays, statement = found
+        return sorted(conn.execute(statement, arrays.parameters(rows)), key=lambda row: row.id)
+
+    def row_arrays(self, table: sa.Table, names: Sequence[str]) -> RowArrays:
+        """`RowArrays` of these columns of `table` for this store's database."""
+        return RowArrays(table, names, self.engine.dialect)
 
     def insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT construct (it has `on_conflict_do_nothing`)."""
@@ -172,22 +173,41 @@ class StoreBase:
         return query.with_for_update() if self._postgres else query
 
 
-class _UnnestInsert:
-    """`StoreBase.insert_rows`'s PostgreSQL statement for one table, set of columns and returning
-    list, with each column's bind processing (SQLAlchemy does not apply it to a text statement)."""
+class RowArrays:
+    """Rows of one table given to PostgreSQL as one array per column, for `INSERT ... SELECT ... FROM
+    unnest(...)`: `arrays` is the unnest's arguments, `listed` the column names, `parameters` the
+    values (each column's bind processing applied: SQLAlchemy does not apply it to a text statement)."""
 
-    def __init__(self, table: sa.Table, names: tuple[str, ...], returning: Sequence[sa.ColumnElement[Any]],
-                 skip_conflicts: bool, dialect: Any) -> None:
+    def __init__(self, table: sa.Table, names: Sequence[str], dialect: Any) -> None:
+        columns = [table.c[name] for name in names]
+        self.table = table
+        self._processors = [(column.name, column.type.dialect_impl(dialect).bind_processor(dialect))
+                            for column in columns]
+        self.arrays = ", ".join(f"CAST(:p{index} AS {column.type.compile(dialect=dialect)}[])"
+                                for index, column in enumerate(columns))
+        self.listed = ", ".join(f'"{column.name}"' for column in columns)
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+        """The rows' values, an array per column (`p0`, `p1`, ...)."""
+        found = {}
+        for index, (name, process) in enumerate(self._processors):
+            values = [row[name] for row in rows]
+            found[f"p{index}"] = [process(value) for value in values] if process else values
+        return found
+
+    def insert(self, returning: Sequence[sa.ColumnElement[Any]], *, beside: Mapping[str, str] | None = None,
+               where: str = "", skip_conflicts: bool = False) -> str:
+        """The INSERT of the given rows in their order, returning `returning`, their ids among them
+        (ORDER BY the rows' order makes the sequence give them their ids in that order). `beside`:
+        further arrays (name -> SQL type of an element, bound as `:name`) unnested beside the rows'
+        and not inserted, for `where` to name."""
         if "id" not in {column.key for column in returning}:
             raise ValueError("an insert of many rows returns their id (its order gives theirs)")
-        columns = [table.c[name] for name in names]
-        self.columns = [(column.name, column.type.dialect_impl(dialect).bind_processor(dialect)) for column in columns]
-        arrays = ", ".join(f"CAST(:p{index} AS {column.type.compile(dialect=dialect)}[])"
-                           for index, column in enumerate(columns))
-        listed = ", ".join(f'"{column.name}"' for column in columns)
+        beside = beside or {}
+        arrays = "".join(f", CAST(:{name} AS {kind}[])" for name, kind in beside.items())
+        names = "".join(f", {name}" for name in beside)
         conflicts = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
         returned = ", ".join(f'"{column.key}"' for column in returning)
-        self.statement = sa.text(
-            f'INSERT INTO "{table.name}" ({listed}) SELECT {listed} FROM unnest({arrays}) '
-            f"WITH ORDINALITY AS given({listed}, given_order) ORDER BY given_order{conflicts} RETURNING {returned}"
-        ).columns(*returning)
+        return (f'INSERT INTO "{self.table.name}" ({self.listed}) SELECT {self.listed} '
+                f"FROM unnest({self.arrays}{arrays}) WITH ORDINALITY AS given({self.listed}{names}, given_order)"
+                f"{' WHERE ' + where if where else ''} ORDER BY given_order{conflicts} RETURNING {returned}")

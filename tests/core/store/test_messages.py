@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -107,6 +108,33 @@ def test_a_batch_records_each_message_as_one_at_a_time_would(store: CaseStore) -
     assert records[0].language == "fr" and records[1].language is None
     assert {records[i].contact_id for i in (1, 2, 4, 5)} == {records[1].contact_id} != {stored.contact_id}
     assert store.contact(records[1].contact_id).name == "Amina"
+
+
+def test_a_batch_with_a_provider_id_each_records_each_message_as_one_at_a_time_would(store: CaseStore) -> None:
+    """As the webhooks' group commit sends it (on PostgreSQL one statement, then a transaction for
+    what it left): a known sender who chose French and stopped, a new sender twice (named the first
+    time), a repeat of a stored message, a Telegram user."""
+    known, new, user = random_moroccan_mobile(), random_moroccan_mobile(), str(secrets.randbelow(10**9) + 10**9)
+    stored = store.record_inbound("sms", known, HOTLINE, stored_sid := sid(), "earlier", utcnow())
+    store.set_language(stored.contact_id, "fr")
+    store.set_opted_out(stored.contact_id, True)
+    records = store.record_inbound_many([
+        InboundDraft("sms", known, HOTLINE, sid(), "one", None),
+        InboundDraft("whatsapp", f"whatsapp:{new}", HOTLINE, sid(), "two", None, "Amina"),
+        InboundDraft("sms", known, HOTLINE, stored_sid, "earlier", None),
+        InboundDraft("sms", "0" + new[4:], HOTLINE, sid(), "three", None, "Someone else"),
+        InboundDraft("telegram", user, "bot", f"upd-{sid()}", "/start", None, "", "telegram"),
+    ])
+    assert [r.duplicate for r in records] == [False, False, True, False, False]
+    assert records[0].contact_id == records[2].contact_id == stored.contact_id
+    assert records[0].language == "fr" and records[0].opted_out and records[2].message_id == stored.message_id
+    assert records[1].contact_id == records[3].contact_id != stored.contact_id
+    assert records[1].language is None and not records[1].opted_out
+    assert len({r.message_id for r in records}) == 5 and records[1].message_id < records[3].message_id
+    new_contact = store.contact(records[1].contact_id)
+    assert new_contact.name == "Amina" and new_contact.addresses == {"phone": new}
+    assert store.contact(records[4].contact_id).addresses == {"telegram": user}
+    assert store.find_contact(user, "telegram").id == records[4].contact_id
 
 
 def test_a_batch_keeps_the_order_the_messages_came_in(store: CaseStore) -> None:
