@@ -100,12 +100,13 @@ def test_create_case_rejects_bad_input(store: CaseStore) -> None:
 
 def test_create_case_idempotent_on_source_message(store: CaseStore) -> None:
     source = store.record_inbound("sms", random_moroccan_mobile(), HOTLINE, sid(), "1", utcnow())
-    first = new_case(store, source_message_id=source.message_id, contact_id=source.contact_id)
+    first = new_case(store, source_message_id=source.message_id, contact_id=source.contact_id, name="Amina")
     replay = new_case(store, source_message_id=source.message_id, contact_id=source.contact_id,
-                      description="another text")  # fmt: skip
+                      description="another text", name="Someone else")  # fmt: skip
     assert replay == first
     assert store.count_cases_for_source(source.message_id) == 1
     assert len(store.case_events(first.id)) == 2
+    assert store.contact(source.contact_id).name == "Amina"  # a replay writes nothing
 
 
 def test_create_case_idempotent_under_race(store: CaseStore) -> None:
