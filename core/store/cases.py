@@ -93,6 +93,32 @@ class _FilingStatements:
         self.by_source = sa.select(cases).where(cases.c.source_message_id == sa.bindparam("source"))
         self.insert = store.insert(cases).on_conflict_do_nothing().returning(*cases.c)
         self.insert_event = sa.insert(case_events)
+        self._store = store
+        self._in_one: dict[tuple[Any, ...], Any] = {}
+
+    def in_one_statement(self, columns: tuple[str, ...], events: int, named: bool) -> Any:
+        """PostgreSQL's filing in one statement (`CasesMixin._file`), built once per shape: the case's
+        `columns` bound as `case_<column>`, `events` events as `event<i>_<column>`, the name as
+        `citizen_name` (none of them a column's name, which SQLAlchemy would add to the update).
+        The events and the name are data-modifying CTEs that read the inserted case: when the insert
+        conflicts they write nothing."""
+        key = (columns, events, named)
+        if key not in self._in_one:
+            filed = (self._store.insert(cases).values({name: sa.bindparam(f"case_{name}") for name in columns})
+                     .on_conflict_do_nothing().returning(*cases.c).cte("filed"))
+            given = [column for column in case_events.c if column.key not in ("id", "case_id")]
+            selects = [sa.select(filed.c.id, *(sa.bindparam(f"event{index}_{column.key}", type_=column.type)
+                                               for column in given)) for index in range(events)]
+            ctes = [sa.insert(case_events).from_select(
+                ["case_id", *(column.key for column in given)],
+                selects[0] if len(selects) == 1 else sa.union_all(*selects)).cte("filed_events")]
+            if named:
+                ctes.append(sa.update(contacts)
+                            .where(contacts.c.id == sa.bindparam("case_contact_id"), sa.exists(filed.select()))
+                            .values(name=sa.bindparam("citizen_name"), updated_at=sa.bindparam("case_created_at"))
+                            .cte("named"))
+            self._in_one[key] = sa.select(filed).add_cte(*ctes)
+        return self._in_one[key]
 
 
 class CasesMixin(ContactsMixin):
@@ -198,18 +224,13 @@ class CasesMixin(ContactsMixin):
                 conn.execute(sa.update(contacts).where(contacts.c.id == values["contact_id"])
                              .values(name=name, updated_at=values["created_at"]))
             return row
-        filed = self.insert(cases).values(**values).on_conflict_do_nothing().returning(*cases.c).cte("filed")
-        columns = [column for column in case_events.c if column.key not in ("id", "case_id")]
         given = [event_values(0, *event) for event in events]
-        selects = [sa.select(filed.c.id, *(sa.bindparam(None, event[column.key], type_=column.type)
-                                           for column in columns)) for event in given]
-        rows = selects[0] if len(selects) == 1 else sa.union_all(*selects)
-        ctes = [sa.insert(case_events).from_select(["case_id", *(column.key for column in columns)], rows)
-                .cte("filed_events")]
-        if name is not None:
-            ctes.append(sa.update(contacts).where(contacts.c.id == values["contact_id"], sa.exists(filed.select()))
-                        .values(name=name, updated_at=values["created_at"]).cte("named"))
-        return conn.execute(sa.select(filed).add_cte(*ctes)).first()
+        statement = self._filing_statements.in_one_statement(tuple(values), len(given), name is not None)
+        parameters = {f"case_{key}": value for key, value in values.items()}
+        parameters.update({f"event{index}_{key}": value
+                           for index, event in enumerate(given) for key, value in event.items()})
+        parameters["citizen_name"] = name
+        return conn.execute(statement, parameters).first()
 
     # -- lookups ---------------------------------------------------------------------------------
 
