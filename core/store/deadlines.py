@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from core import lifecycle
 from core.access import can_hold_cases
-from core.db import case_events, cases, staff, staff_notifications
+from core.db import UTCDateTime, case_events, cases, staff, staff_notifications
 from core.notifications import SYSTEM_ACTOR
 from core.records import CaseRecord, Staff
 from core.store.accounts import staff_from_row
@@ -100,7 +100,8 @@ class DeadlinesMixin(CasesMixin):
         days = self.deployment.reminder_days
         steps = (
             (sa.and_(open_, cases.c.reminded_at.is_(None), cases.c.answer_due_at.is_not(None),
-                     cases.c.answer_due_at <= now + timedelta(days=days), cases.c.answer_due_at >= now),
+                     cases.c.answer_due_at <= now + timedelta(days=days), cases.c.answer_due_at >= now,
+                     self._halfway_passed(now)),
              lambda case: lifecycle.needs_reminder(case, now, days), self._remind, done.reminded),
             (sa.and_(cases.c.escalated_at.is_(None), overdue_condition(now)),
              lambda case: lifecycle.needs_escalation(case, now), self._escalate, done.escalated),
@@ -120,6 +121,17 @@ class DeadlinesMixin(CasesMixin):
                         act(conn, case, now, members)
                         acted.append(reference)
         return done
+
+    def _halfway_passed(self, now: datetime) -> Any:
+        """SQL: the case is at least halfway from filing to its answer deadline (`lifecycle.reminder_time`
+        never reminds earlier), as `answer_due_at + created_at <= 2 * now`. Without it the sweep's
+        `limit` oldest candidates could all be cases not yet halfway, locked and looked at again every
+        minute while younger ones that are due waited behind them."""
+        at = sa.literal(now, UTCDateTime())
+        if self._postgres:
+            return cases.c.answer_due_at - at <= at - cases.c.created_at
+        day = sa.func.julianday
+        return day(cases.c.answer_due_at) + day(cases.c.created_at) <= 2 * day(at)
 
     def _remind(self, conn: Connection, case: CaseRecord, now: datetime, members: list[Staff]) -> None:
         recipients = reminder_recipients(case, members)
