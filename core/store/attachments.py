@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.db import attachments, case_events, cases, contacts, messages
+from core.db import PENDING_ATTACHMENT, attachments, case_events, cases, contacts, messages
 from core.records import AttachmentRecord
 from core.store.cases import event_values
 from core.store.transactions import StoreBase, utcnow
@@ -165,7 +165,7 @@ class AttachmentsMixin(StoreBase):
         lost with Redis, or queueing it failed), oldest first."""
         query = (
             sa.select(attachments.c.id)
-            .where(attachments.c.status == "pending", attachments.c.source_url.is_not(None),
+            .where(PENDING_ATTACHMENT, attachments.c.source_url.is_not(None),  # as the partial index says
                    attachments.c.created_at < older_than)
             .order_by(attachments.c.id)
             .limit(limit)

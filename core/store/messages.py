@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core.changes import messages_topic
-from core.db import contacts, messages
+from core.db import UNPROCESSED_INBOUND, contacts, messages
 from core.records import (
     ContactRecord,
     InboundDraft,
@@ -106,7 +106,9 @@ class MessagesMixin(ContactsMixin):
         """Record several inbound messages (a group commit of concurrent requests), each with its
         sender, found or created. On PostgreSQL in one statement (`_record_in_one_statement`); what
         it leaves (a sender another request was creating, a repeated delivery), and everything on
-        SQLite, in one transaction (`_record_in_transaction`)."""
+        SQLite, in one transaction (`_record_in_transaction`). On PostgreSQL the batch is then two
+        commits, not one: should the transaction fail, a retry finds what the statement recorded as
+        repeats not yet processed, which are processed as new ones are."""
         now = utcnow()
         keys = [self.contact_key(draft.sender, draft.address_kind) for draft in drafts]
         if any(not value for _, value in keys):
@@ -238,11 +240,7 @@ class MessagesMixin(ContactsMixin):
         query = (
             sa.select(messages, contacts.c.language, contacts.c.opted_out)
             .select_from(messages.outerjoin(contacts, contacts.c.id == messages.c.contact_id))
-            .where(
-                messages.c.direction == "in",
-                messages.c.processed_at.is_(None),
-                messages.c.created_at < older_than,
-            )
+            .where(UNPROCESSED_INBOUND, messages.c.created_at < older_than)  # as the partial index says
             .order_by(messages.c.created_at, messages.c.id)
             .limit(limit)
         )

@@ -183,7 +183,7 @@ class RowArrays:
         self.table = table
         self._processors = [(column.name, column.type.dialect_impl(dialect).bind_processor(dialect))
                             for column in columns]
-        self.arrays = ", ".join(f"CAST(:p{index} AS {column.type.compile(dialect=dialect)}[])"
+        self.arrays = ", ".join(f"CAST(:p{index} AS {_element_type(column, dialect)}[])"
                                 for index, column in enumerate(columns))
         self.listed = ", ".join(f'"{column.name}"' for column in columns)
 
@@ -211,3 +211,10 @@ class RowArrays:
         return (f'INSERT INTO "{self.table.name}" ({self.listed}) SELECT {self.listed} '
                 f"FROM unnest({self.arrays}{arrays}) WITH ORDINALITY AS given({self.listed}{names}, given_order)"
                 f"{' WHERE ' + where if where else ''} ORDER BY given_order{conflicts} RETURNING {returned}")
+
+
+def _element_type(column: sa.Column[Any], dialect: Any) -> str:
+    """The SQL type of a column's array elements: a string without its length, since an explicit
+    cast to VARCHAR(n) cuts a longer value short where the insert itself refuses it."""
+    kind = sa.Text() if isinstance(column.type, sa.String) else column.type
+    return kind.compile(dialect=dialect)

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.db import contacts, messages
+from core.records import InboundDraft
 from core.store.case_store import CaseStore
 from core.store.transactions import utcnow
 from tests.core.helpers import random_moroccan_mobile, sid
@@ -84,3 +85,19 @@ def test_a_write_of_one_statement_opens_no_transaction_on_postgresql(store: Case
         if store.engine.dialect.name == "postgresql":
             assert conn.connection.driver_connection.info.transaction_status is psycopg.pq.TransactionStatus.INTRANS
     assert store.contact(contact.id).language == "fr"
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut_short(store: CaseStore) -> None:
+    """A provider id over its column's 128 characters: the batch fails as a single insert would (its
+    retry one at a time then refuses that message alone), and nothing of it is recorded, cut short."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite does not hold text to a column's length")
+    long_id = "SM" + "a" * 127
+    drafts = [InboundDraft("sms", random_moroccan_mobile(), HOTLINE, sid(), "fine", None),
+              InboundDraft("sms", random_moroccan_mobile(), HOTLINE, long_id, "too long an id", None)]
+    with pytest.raises(sa.exc.DataError):
+        store.record_inbound_many(drafts)
+    with store.read() as conn:
+        found = conn.execute(sa.select(messages.c.id).where(
+            messages.c.provider_message_id.in_([drafts[0].provider_message_id, long_id[:128]]))).all()
+    assert found == []
