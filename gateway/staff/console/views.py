@@ -283,7 +283,7 @@ async def _live(request: web.Request, view: str, look: Callable[[], Awaitable[tu
                 woken.cancel()
                 if not done:
                     await response.write(b": keep-alive\n\n")
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:  # the viewer went away; a cancellation goes on to whoever cancelled
         pass
     finally:
         closed.cancel()
