@@ -127,9 +127,8 @@ class MessagesMixin(ContactsMixin):
         itself (one round trip where BEGIN, a lookup, an insert per new sender and its address, the
         messages' insert and COMMIT were five or more). Nothing when a draft has no provider id of
         its own in the batch: those are recorded one by one, in the order they came."""
-        position = {(draft.channel, draft.provider_message_id): index for index, draft in enumerate(drafts)
-                    if draft.provider_message_id is not None}
-        if len(position) < len(drafts):
+        position = _by_own_provider_id(drafts)
+        if position is None:
             return {}
         statements = self._inbound_statements
         parameters = {
@@ -170,9 +169,8 @@ class MessagesMixin(ContactsMixin):
         providers' webhooks do): draft index -> message id for those inserted (a provider id already
         stored inserts nothing). Otherwise nothing here: `_inbound_alone` records each in turn, so
         ids still follow the order the messages came in."""
-        position = {(draft.channel, draft.provider_message_id): index for index, draft in enumerate(drafts)
-                    if draft.provider_message_id is not None}
-        if len(position) < len(drafts):
+        position = _by_own_provider_id(drafts)
+        if position is None:
             return {}
         rows = [_inbound_row(draft, now, contact.id) for draft, contact in zip(drafts, senders, strict=True)]
         inserted = self.insert_rows(conn, messages, rows, INBOUND_RETURNED, skip_conflicts=True)
@@ -533,6 +531,15 @@ def _new_inbound(message_id: int, contact: ContactRecord) -> InboundRecord:
                          language=contact.language, opted_out=contact.opted_out)
 
 
+def _by_own_provider_id(drafts: Sequence[InboundDraft]) -> dict[tuple[str, str], int] | None:
+    """Draft index by (channel, provider id), when every draft has a provider id of its own in the
+    batch (as providers' webhooks give): a batch insert then tells each draft's row by it. None
+    otherwise: such drafts are recorded one by one, so ids follow the order they came in."""
+    position = {(draft.channel, draft.provider_message_id): index for index, draft in enumerate(drafts)
+                if draft.provider_message_id is not None}
+    return position if len(position) == len(drafts) else None
+
+
 def _inbound_row(draft: InboundDraft, now: datetime, contact_id: int | None = None) -> dict[str, Any]:
     """The `messages` row of an inbound draft (`INBOUND_COLUMNS`), and its sender's `contact_id` when given."""
     row = {
@@ -656,22 +663,21 @@ class _InboundStatements:
         self.insert_one = sa.insert(messages).returning(messages.c.id)
         if store.engine.dialect.name == "postgresql":
             self.inbound = store.row_arrays(messages, INBOUND_COLUMNS)
-            self.record_all = sa.text(_RECORD_ALL.format(arrays=self.inbound.arrays, listed=self.inbound.listed,
-                                                         taken=", ".join(f"given.{name}" for name in
-                                                                         self.inbound.listed.split(", "))))
+            self.record_all = sa.text(_RECORD_ALL.format(
+                arrays=self.inbound.arrays, listed=self.inbound.listed,
+                taken=", ".join(f"given.{name}" for name in self.inbound.names)))
             self.replies = store.row_arrays(messages, OUTBOUND_COLUMNS)
             replies = self.replies.insert((messages.c.id, messages.c.channel, messages.c.contact_id),
                                           beside={"reply_to": "INTEGER"}, where="reply_to IN (SELECT id FROM finished)")
             self.finish_with_replies = sa.text(
                 "WITH finished AS (UPDATE messages SET processed_at = :now, updated_at = :now "
-                "WHERE id = ANY(CAST(:ids AS INTEGER[])) AND direction = 'in' AND processed_at IS NULL RETURNING id), "
+                f"WHERE id = ANY(CAST(:ids AS INTEGER[])) AND {UNPROCESSED_INBOUND.text} RETURNING id), "
                 f"replies AS ({replies}) "
                 "SELECT 'finished' AS what, id, CAST(NULL AS VARCHAR) AS channel, CAST(NULL AS INTEGER) AS contact_id "
                 "FROM finished UNION ALL SELECT 'reply', id, channel, contact_id FROM replies")
         self.finish = (
             sa.update(messages)
-            .where(messages.c.id.in_(sa.bindparam("ids", expanding=True)), messages.c.direction == "in",
-                   messages.c.processed_at.is_(None))
+            .where(messages.c.id.in_(sa.bindparam("ids", expanding=True)), UNPROCESSED_INBOUND)
             .values(processed_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
             .returning(messages.c.id)
         )

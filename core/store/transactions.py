@@ -90,8 +90,9 @@ class StoreBase:
         """A write transaction: committed on success, rolled back on error; what it `touched` is
         announced after the commit, so whoever hears of it reads what was written.
 
-        `one_statement`: the block executes a single statement, atomic by itself; on PostgreSQL it
-        then runs without BEGIN and COMMIT, one round trip instead of three."""
+        `one_statement`: each statement the block executes is atomic by itself and needs none of the
+        others to be (a single statement, or one tried again after a conflict); on PostgreSQL they
+        then run without BEGIN and COMMIT, one round trip each instead of three."""
         topics: set[str] = set()
         engines = self._current()
         with (engines.single_writer if one_statement else engines.writer).begin() as conn:
@@ -175,8 +176,9 @@ class StoreBase:
 
 class RowArrays:
     """Rows of one table given to PostgreSQL as one array per column, for `INSERT ... SELECT ... FROM
-    unnest(...)`: `arrays` is the unnest's arguments, `listed` the column names, `parameters` the
-    values (each column's bind processing applied: SQLAlchemy does not apply it to a text statement)."""
+    unnest(...)`: `arrays` is the unnest's arguments, `names` the quoted column names (`listed`,
+    joined), `parameters` the values (each column's bind processing applied: SQLAlchemy does not
+    apply it to a text statement)."""
 
     def __init__(self, table: sa.Table, names: Sequence[str], dialect: Any) -> None:
         columns = [table.c[name] for name in names]
@@ -185,7 +187,8 @@ class RowArrays:
                             for column in columns]
         self.arrays = ", ".join(f"CAST(:p{index} AS {_element_type(column, dialect)}[])"
                                 for index, column in enumerate(columns))
-        self.listed = ", ".join(f'"{column.name}"' for column in columns)
+        self.names = [f'"{column.name}"' for column in columns]
+        self.listed = ", ".join(self.names)
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
         """The rows' values, an array per column (`p0`, `p1`, ...)."""
